@@ -1,0 +1,1 @@
+"""The TF-IDF + linear model over a report's text fields: features, training, evaluation."""

@@ -1,0 +1,1 @@
+"""Root causes as data: one YAML file per cause, with signatures, versions and remediation."""

@@ -1,0 +1,1 @@
+"""The application: the diagnoser pipeline and the `panicdx` command line."""
