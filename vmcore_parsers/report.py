@@ -127,12 +127,17 @@ class LogLine:
     """One line of the log after its transport prefix (timestamp, host, level) was removed.
 
     `number` is the 1-based line number in the original input; `text` is the kernel's own
-    message; `timestamp` is seconds since boot when the log carried one (None otherwise).
+    message; `timestamp` is seconds since boot when the log carried one (None otherwise);
+    `caller` is the printk caller id (`T123` for a task, `C1` for a CPU) when the kernel was
+    built with CONFIG_PRINTK_CALLER; `kernel` is False for lines that came from user space
+    (other programs in a syslog or journal, service noise on a serial console).
     """
 
     number: int
     text: str
     timestamp: float | None = None
+    caller: str | None = None
+    kernel: bool = True
 
 
 @dataclass(slots=True)
