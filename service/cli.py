@@ -1,0 +1,234 @@
+"""The `panicdx` command line.
+
+`panicdx diagnose FILE...` is the main entry; `panicdx kb ...` inspects and validates the
+knowledge base; `panicdx train` rebuilds the classifier. Errors are one line on stderr and a
+non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from service.render import render_diagnosis
+from vmcore_parsers.errors import InputError
+from vmcore_parsers.intake import DEFAULT_MAX_LOG_BYTES, LogInput, read_log_file
+
+app = typer.Typer(
+    name="panicdx",
+    help="Tell why a Linux machine panicked and what to do about it.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+kb_app = typer.Typer(help="Inspect and validate the knowledge base.", no_args_is_help=True)
+app.add_typer(kb_app, name="kb")
+
+# Logs are diagnosed in batches so that one model call serves many files while memory stays
+# bounded however many files are named.
+BATCH_SIZE = 256
+EXIT_INPUT_ERROR = 1
+EXIT_USAGE = 2
+
+stdout = Console(soft_wrap=True)
+stderr = Console(stderr=True)
+
+
+def _fail(message: str, code: int = EXIT_INPUT_ERROR) -> typer.Exit:
+    stderr.print(f"[bold red]panicdx:[/] {message}", highlight=False)
+    return typer.Exit(code)
+
+
+@app.command()
+def diagnose(
+    files: Annotated[
+        list[Path], typer.Argument(help="Kernel log files; '-' reads standard input.")
+    ],
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object per file (JSON Lines).")
+    ] = False,
+    model_dir: Annotated[
+        Path | None,
+        typer.Option(help="Classifier model directory (default: PANICDX_MODEL_DIR or built-in)."),
+    ] = None,
+    max_size: Annotated[
+        int, typer.Option(help="Largest log accepted, in bytes.", min=1)
+    ] = DEFAULT_MAX_LOG_BYTES,
+) -> None:
+    """Diagnose kernel panic logs: root cause, confidence, evidence and the fix."""
+    from service.diagnoser import Diagnoser, LogSource
+
+    if sum(1 for f in files if str(f) == "-") > 1:
+        raise _fail("standard input ('-') can be named only once", EXIT_USAGE)
+    try:
+        diagnoser = Diagnoser.load(model_dir)
+    except Exception as exc:  # a broken install must say what broke, not dump a trace
+        raise _fail(f"cannot load the knowledge base or model: {exc}") from None
+
+    failures = 0
+    with _progress(len(files), enabled=len(files) > BATCH_SIZE) as advance:
+        for batch in _batches(files, BATCH_SIZE):
+            good: list[tuple[int, Path, LogInput]] = []
+            results: list[tuple[Path, object]] = []
+            for index, path in enumerate(batch):
+                try:
+                    good.append((index, path, read_log_file(path, max_size)))
+                    results.append((path, None))
+                except InputError as exc:
+                    results.append((path, exc))
+            diagnoses = diagnoser.diagnose_texts(
+                [item.text for _, _, item in good],
+                [LogSource(name=str(path), compression=item.compression) for _, path, item in good],
+            )
+            for (index, _, _), diagnosis in zip(good, diagnoses, strict=True):
+                results[index] = (results[index][0], diagnosis)
+            for path, outcome in results:
+                if isinstance(outcome, InputError):
+                    failures += 1
+                    _report_input_error(path, outcome, as_json)
+                elif as_json:
+                    sys.stdout.write(
+                        json.dumps(
+                            {"file": str(path), **outcome.model_dump(mode="json")},  # type: ignore[attr-defined]
+                            separators=(",", ":"),
+                        )
+                        + "\n"
+                    )
+                else:
+                    render_diagnosis(stdout, outcome, str(path))  # type: ignore[arg-type]
+            advance(len(batch))
+    if failures:
+        raise typer.Exit(EXIT_INPUT_ERROR)
+
+
+def _report_input_error(path: Path, error: InputError, as_json: bool) -> None:
+    if as_json:
+        record = {"file": str(path), "error": {"code": error.code, "message": error.message}}
+        sys.stdout.write(json.dumps(record, separators=(",", ":")) + "\n")
+    stderr.print(f"[bold red]panicdx:[/] {error.message} [{error.code}]", highlight=False)
+
+
+def _batches(items: list[Path], size: int) -> Iterator[list[Path]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class _progress:
+    """A rich progress bar on stderr for long batches; a no-op for a handful of files."""
+
+    def __init__(self, total: int, enabled: bool) -> None:
+        self.total = total
+        self.enabled = enabled and stderr.is_terminal
+        self._progress: object | None = None
+
+    def __enter__(self) -> _Advance:
+        if not self.enabled:
+            return _Advance(None, None)
+        from rich.progress import Progress
+
+        progress = Progress(console=stderr, transient=True)
+        progress.start()
+        task = progress.add_task("diagnosing", total=self.total)
+        self._progress = progress
+        return _Advance(progress, task)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is not None:
+            self._progress.stop()  # type: ignore[attr-defined]
+
+
+class _Advance:
+    def __init__(self, progress: object | None, task: object | None) -> None:
+        self._progress = progress
+        self._task = task
+
+    def __call__(self, count: int) -> None:
+        if self._progress is not None:
+            self._progress.advance(self._task, count)  # type: ignore[attr-defined]
+
+
+@kb_app.command("validate")
+def kb_validate(
+    path: Annotated[
+        Path | None, typer.Option(help="Entries directory (default: the built-in knowledge base).")
+    ] = None,
+) -> None:
+    """Check every entry and example; exit 1 when there is an error."""
+    from knowledge_base.validators import validate_all
+
+    problems = validate_all(path)
+    errors = [p for p in problems if p.severity == "error"]
+    for problem in problems:
+        colour = "red" if problem.severity == "error" else "yellow"
+        stdout.print(
+            f"[{colour}]{problem.severity}[/] {problem.entry_id or '-'}: {problem.message}"
+            + (f" ({problem.path})" if problem.path else ""),
+            highlight=False,
+        )
+    warnings = len(problems) - len(errors)
+    stdout.print(f"{len(errors)} error(s), {warnings} warning(s)")
+    if errors:
+        raise typer.Exit(1)
+
+
+@kb_app.command("list")
+def kb_list(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List the knowledge-base entries: id, category, status and title."""
+    from knowledge_base.loader import load_knowledge_base
+
+    kb = load_knowledge_base()
+    rows = sorted(kb.entries.values(), key=lambda e: (e.category, not e.generic, e.id))
+    if as_json:
+        data = [
+            {"id": e.id, "category": e.category, "status": e.status.value, "title": e.title,
+             "generic": e.generic}
+            for e in rows
+        ]
+        sys.stdout.write(json.dumps(data, indent=2) + "\n")
+        return
+    from rich.table import Table
+
+    table = Table(title=f"panicdx knowledge base {kb.version} ({len(rows)} entries)")
+    for column in ("category", "id", "status", "title"):
+        table.add_column(column)
+    for e in rows:
+        table.add_row(e.category, e.id, e.status.value, e.title)
+    stdout.print(table)
+
+
+@app.command()
+def train(
+    out: Annotated[
+        Path | None, typer.Option(help="Where to write the model (default: the built-in location).")
+    ] = None,
+    rebuild_corpus: Annotated[
+        bool, typer.Option(help="Regenerate the training corpus from the knowledge base first.")
+    ] = False,
+) -> None:
+    """Build the training corpus if needed, train and evaluate the classifier, save it."""
+    from classifier.train import train_default
+
+    try:
+        artifact_dir = train_default(out_dir=out, rebuild_corpus=rebuild_corpus, console=stderr)
+    except Exception as exc:
+        raise _fail(f"training failed: {exc}") from None
+    stdout.print(f"model written to {artifact_dir}")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    logging.basicConfig(level=logging.WARNING, format="panicdx: %(message)s")
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,157 @@
+"""Read an input file (or stdin) into log text, deciding what it is by its bytes.
+
+Text logs may arrive compressed (`kern.log.2.gz`, a `.xz` or `.zst` from a support bundle);
+decompression is bounded in output size and ratio so that a small bomb cannot exhaust memory.
+Crash dumps (ELF cores, kdump-compressed and flattened files) are recognised and refused with
+a clear error until the dump readers exist: the bytes, not the file name, decide.
+"""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import io
+import lzma
+import stat
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import zstandard
+
+from vmcore_parsers.errors import EmptyInput, InputTooLarge, NotAFile, UnsupportedFormat
+
+DEFAULT_MAX_LOG_BYTES = 50 * 1024 * 1024
+# A compressed log rarely expands more than ~20x; anything far beyond is a bomb, not a log.
+MAX_DECOMPRESSION_RATIO = 200
+_CHUNK = 1024 * 1024
+
+_MAGIC_GZIP = b"\x1f\x8b"
+_MAGIC_XZ = b"\xfd7zXZ\x00"
+_MAGIC_BZIP2 = b"BZh"
+_MAGIC_ZSTD = b"\x28\xb5\x2f\xfd"
+
+
+def _open_gzip(stream: io.BytesIO) -> Any:
+    return gzip.GzipFile(fileobj=stream)
+
+
+def _open_zstd(stream: io.BytesIO) -> Any:
+    return zstandard.ZstdDecompressor().stream_reader(stream)
+
+
+_COMPRESSIONS: tuple[tuple[bytes, str, Callable[[io.BytesIO], Any]], ...] = (
+    (_MAGIC_GZIP, "gzip", _open_gzip),
+    (_MAGIC_XZ, "xz", lzma.LZMAFile),
+    (_MAGIC_BZIP2, "bzip2", bz2.BZ2File),
+    (_MAGIC_ZSTD, "zstd", _open_zstd),
+)
+_DUMP_MAGICS: tuple[tuple[bytes, str], ...] = (
+    (b"\x7fELF", "ELF core file"),
+    (b"KDUMP   ", "kdump-compressed dump"),
+    (b"DISKDUMP", "diskdump file"),
+    (b"makedumpfile", "makedumpfile flattened dump"),
+)
+
+
+@dataclass(frozen=True)
+class LogInput:
+    """Decoded log text plus what the bytes turned out to be."""
+
+    text: str
+    size: int  # bytes of the (decompressed) log
+    compression: str | None  # "gzip", "xz", "bzip2", "zstd" or None
+
+
+def read_log_file(path: Path, max_bytes: int = DEFAULT_MAX_LOG_BYTES) -> LogInput:
+    """Read a log file (`-` means stdin); raise an `InputError` subclass if unusable."""
+    if str(path) == "-":
+        return read_log_stream(sys.stdin.buffer, max_bytes)
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise NotAFile(f"{path}: no such file") from None
+    except OSError as exc:
+        raise NotAFile(f"{path}: cannot read ({exc.strerror})") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise NotAFile(f"{path}: is a directory, not a log file")
+    if not stat.S_ISREG(info.st_mode) and not stat.S_ISFIFO(info.st_mode):
+        raise NotAFile(f"{path}: not a regular file")
+    if stat.S_ISREG(info.st_mode) and info.st_size > max_bytes:
+        # Checked before reading: a 1 GB file must fail at once, not after filling memory.
+        raise InputTooLarge(
+            f"{path}: {info.st_size} bytes is over the {max_bytes}-byte limit for a log"
+        )
+    try:
+        with path.open("rb") as handle:
+            return read_log_stream(handle, max_bytes)
+    except OSError as exc:
+        raise NotAFile(f"{path}: cannot read ({exc.strerror})") from None
+
+
+def read_log_stream(stream: BinaryIO, max_bytes: int = DEFAULT_MAX_LOG_BYTES) -> LogInput:
+    """Read at most `max_bytes` of log from a binary stream and decode it to text."""
+    raw = stream.read(max_bytes + 1)
+    if len(raw) > max_bytes:
+        raise InputTooLarge(f"input is over the {max_bytes}-byte limit for a log")
+    return decode_log_bytes(raw, max_bytes)
+
+
+def decode_log_bytes(raw: bytes, max_bytes: int = DEFAULT_MAX_LOG_BYTES) -> LogInput:
+    """Decompress (bounded) and decode log bytes; raise if they are not a text log."""
+    compression = None
+    for magic, name in _DUMP_MAGICS:
+        if raw.startswith(magic):
+            raise UnsupportedFormat(
+                f"this is a {name}; reading crash dumps is not supported in this version "
+                "of panicdx: pass the kernel log instead (vmcore-dmesg.txt, "
+                "`makedumpfile --dump-dmesg`, or the console log)"
+            )
+    for magic, name, opener in _COMPRESSIONS:
+        if raw.startswith(magic):
+            compression = name
+            with opener(io.BytesIO(raw)) as reader:
+                raw = _bounded_decompress(reader, len(raw), max_bytes)
+            break
+    if not raw.strip():
+        raise EmptyInput("input is empty")
+    if _looks_binary(raw):
+        raise UnsupportedFormat(
+            "input is binary data, not a kernel log (expected text such as dmesg, "
+            "journalctl -k, a serial console capture or vmcore-dmesg.txt)"
+        )
+    text = raw.decode("utf-8", errors="replace")
+    return LogInput(text=text, size=len(raw), compression=compression)
+
+
+def _bounded_decompress(reader: Any, compressed_size: int, max_bytes: int) -> bytes:
+    limit = min(max_bytes, max(compressed_size, 1) * MAX_DECOMPRESSION_RATIO)
+    out = bytearray()
+    try:
+        while chunk := reader.read(_CHUNK):
+            out += chunk
+            if len(out) > limit:
+                raise InputTooLarge(
+                    f"compressed input expands past {limit} bytes "
+                    f"(limit {max_bytes} bytes, ratio {MAX_DECOMPRESSION_RATIO}:1)"
+                )
+    except (OSError, EOFError, lzma.LZMAError, zstandard.ZstdError) as exc:
+        raise UnsupportedFormat(f"compressed input is damaged: {exc}") from None
+    return bytes(out)
+
+
+def _looks_binary(raw: bytes) -> bool:
+    """True when the sample has many bytes no log would hold (serial noise is tolerated)."""
+    sample = raw[:65536]
+    if not sample:
+        return False
+    # Control bytes other than tab, LF, CR, ESC (ANSI colour) and backspace.
+    allowed = {9, 10, 13, 27, 8}
+    bad = sum(1 for byte in sample if byte < 32 and byte not in allowed)
+    if bad / len(sample) > 0.05:
+        return True
+    # Invalid UTF-8 everywhere is binary; a few bad bytes are line noise.
+    decoded = sample.decode("utf-8", errors="replace")
+    return decoded.count("\ufffd") / max(len(decoded), 1) > 0.10
