@@ -95,7 +95,9 @@ class Signature(_Strict):
 class VersionRange(_Strict):
     """Kernels of one stream that carry the bug: `introduced` <= version < `fixed`."""
 
-    stream: str = Field(description="'mainline', or a distro stream such as 'rhel9', 'ubuntu-22.04'")
+    stream: str = Field(
+        description="'mainline', or a distro stream such as 'rhel9', 'ubuntu-22.04'"
+    )
     introduced: str | None = None
     fixed: str | None = None
 
