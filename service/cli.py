@@ -37,7 +37,7 @@ BATCH_SIZE = 256
 EXIT_INPUT_ERROR = 1
 EXIT_USAGE = 2
 
-stdout = Console(soft_wrap=True)
+stdout = Console()
 stderr = Console(stderr=True)
 
 
@@ -189,8 +189,13 @@ def kb_list(
     rows = sorted(kb.entries.values(), key=lambda e: (e.category, not e.generic, e.id))
     if as_json:
         data = [
-            {"id": e.id, "category": e.category, "status": e.status.value, "title": e.title,
-             "generic": e.generic}
+            {
+                "id": e.id,
+                "category": e.category,
+                "status": e.status.value,
+                "title": e.title,
+                "generic": e.generic,
+            }
             for e in rows
         ]
         sys.stdout.write(json.dumps(data, indent=2) + "\n")

@@ -6,7 +6,6 @@ batch (a batch shares one model call, which is what makes thousands of logs per 
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,8 +30,6 @@ from service.diagnosis import (
 )
 from vmcore_parsers.parse import parse_log
 from vmcore_parsers.report import EventKind, PanicReport
-
-log = logging.getLogger(__name__)
 
 MAX_EVIDENCE_LINES = 12
 MAX_ALTERNATIVES = 3
@@ -65,14 +62,16 @@ class LogSource:
 class Diagnoser:
     """Diagnoses kernel logs with one knowledge base and (optionally) one model."""
 
-    def __init__(self, kb: KnowledgeBase, model: LoadedModel | None) -> None:
+    def __init__(
+        self, kb: KnowledgeBase, model: LoadedModel | None, model_problem: str | None = None
+    ) -> None:
         self.kb = kb
         self.model = model
         self._warnings: list[str] = []
         if model is None:
             self._warnings.append(
-                "no classifier model is loaded: answers come from signatures only "
-                "(run `panicdx train` to build one)"
+                "no classifier model is loaded, answers come from signatures only: "
+                + (model_problem or "run `panicdx train` to build one")
             )
 
     @classmethod
@@ -90,8 +89,10 @@ class Diagnoser:
         except (FileNotFoundError, ModelMismatchError) as exc:
             if require_model:
                 raise
-            log.warning("classifier model not loaded: %s", exc)
-        diagnoser = cls(kb, model)
+            problem = str(exc)
+        else:
+            problem = None
+        diagnoser = cls(kb, model, problem)
         if model is not None and model.kb_version != kb.version:
             diagnoser._warnings.append(
                 f"the model was trained on knowledge base {model.kb_version}, "
@@ -161,8 +162,7 @@ class Diagnoser:
             else [],
             verify=list(advice.verify) if advice else [],
             references=[
-                ReferenceOut(kind=r.kind.value, title=r.title, url=r.url)
-                for r in advice.references
+                ReferenceOut(kind=r.kind.value, title=r.title, url=r.url) for r in advice.references
             ]
             if advice
             else [],
@@ -186,9 +186,7 @@ class Diagnoser:
             diagnosis.fixed_in = [
                 FixedInOut(stream=f.stream, version=f.version) for f in verdict.fixed_in
             ]
-            diagnosis.applicability = Applicability(
-                status=verdict.status, message=verdict.message
-            )
+            diagnosis.applicability = Applicability(status=verdict.status, message=verdict.sentence)
         return diagnosis
 
     def _generic_unknown(self) -> Entry | None:
@@ -256,4 +254,3 @@ def _rip_line(report: PanicReport) -> tuple[int, str] | None:
         if text.startswith(("RIP:", "pc :", "IP:")):
             return line.number, line.text
     return None
-

@@ -62,9 +62,9 @@ class ReferenceOut(_Model):
 
 
 class Applicability(_Model):
-    """Whether the crashed kernel is in an affected range: `affected`, `fixed` or `unknown`."""
+    """Whether the crashed kernel is affected: `affected`, `fixed`, `not-affected`, `unknown`."""
 
-    status: Literal["affected", "fixed", "unknown"]
+    status: Literal["affected", "fixed", "not-affected", "unknown"]
     message: str
 
 

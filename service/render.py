@@ -38,7 +38,9 @@ def render_diagnosis(console: Console, diagnosis: Diagnosis, name: str) -> None:
         parts += ["", Text("Evidence", style="bold underline")]
         for ev in diagnosis.evidence:
             parts.append(
-                Text.assemble((f"{ev.line:>6}  ", "dim"), (ev.text, "yellow"), (f"  ({ev.why})", "dim"))
+                Text.assemble(
+                    (f"{ev.line:>6}  ", "dim"), (ev.text, "yellow"), (f"  ({ev.why})", "dim")
+                )
             )
     if diagnosis.remediation:
         parts += ["", Text("What to do", style="bold underline")]
@@ -59,9 +61,7 @@ def render_diagnosis(console: Console, diagnosis: Diagnosis, name: str) -> None:
         parts += [Text(f"- {r.title}: {r.url}") for r in diagnosis.references]
     if diagnosis.alternatives:
         parts += ["", Text("Also possible", style="bold underline")]
-        parts += [
-            Text(f"- {a.title} [{a.id}] {a.confidence:.0%}") for a in diagnosis.alternatives
-        ]
+        parts += [Text(f"- {a.title} [{a.id}] {a.confidence:.0%}") for a in diagnosis.alternatives]
     if diagnosis.warnings:
         parts.append("")
         parts += [Text(f"warning: {w}", style="magenta") for w in diagnosis.warnings]

@@ -1,0 +1,108 @@
+"""Benchmark log diagnosis: model load time, diagnoses per second, p50/p99 latency, peak memory.
+
+Run: `.venv/bin/python benchmarks/bench_diagnose.py [--logs N] [--target-kb 10,50]`
+
+The logs are the knowledge base's example logs, each padded with ordinary boot messages in
+front until it reaches the target size, so that every log is a realistic 10-50 KB console
+capture with one crash at the end. Everything runs in this one process on one core.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import resource
+import statistics
+import time
+
+from knowledge_base.examples import iter_examples
+
+_BOOT_LINES = [
+    "ACPI: PCI Interrupt Link [LNKC] enabled at IRQ 11",
+    "e1000e 0000:00:19.0 eth0: NIC Link is Up 1000 Mbps Full Duplex, Flow Control: None",
+    "EXT4-fs (sda1): mounted filesystem with ordered data mode. Quota mode: none.",
+    "systemd[1]: Started Journal Service.",
+    'audit: type=1400 audit(1700000000.123:45): apparmor="STATUS" operation="profile_load"',
+    "IPv6: ADDRCONF(NETDEV_CHANGE): eth0: link becomes ready",
+    "nvme nvme0: 8/0/0 default/read/poll queues",
+    "usb 1-1: new high-speed USB device number 2 using xhci_hcd",
+    "Adding 8388604k swap on /dev/sda2.  Priority:-2 extents:1 across:8388604k SS",
+    "random: crng init done",
+]
+
+
+def padded_logs(count: int, target_bytes: list[int], seed: int = 1) -> list[str]:
+    """`count` example logs, each padded with boot noise to one of the target sizes."""
+    rng = random.Random(seed)
+    examples = [e.text for e in iter_examples() if e.kind == "positive"]
+    logs = []
+    for index in range(count):
+        body = examples[index % len(examples)]
+        target = target_bytes[index % len(target_bytes)]
+        noise: list[str] = []
+        size = len(body)
+        stamp = 0.0
+        while size < target:
+            stamp += rng.random()
+            line = f"[{stamp:12.6f}] {rng.choice(_BOOT_LINES)}\n"
+            noise.append(line)
+            size += len(line)
+        logs.append("".join(noise) + body)
+    return logs
+
+
+def main() -> None:
+    """Measure and print the figures."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--logs", type=int, default=2000, help="number of logs to diagnose")
+    parser.add_argument("--target-kb", default="10,20,50", help="log sizes in KB")
+    parser.add_argument("--batch", type=int, default=256, help="logs per model call")
+    args = parser.parse_args()
+    os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # one core, as the goal says
+
+    started = time.perf_counter()
+    from service.diagnoser import Diagnoser
+
+    import_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    diagnoser = Diagnoser.load(require_model=True)
+    load_seconds = time.perf_counter() - started
+
+    sizes = [int(kb) * 1024 for kb in args.target_kb.split(",")]
+    logs = padded_logs(args.logs, sizes)
+    mean_kb = statistics.mean(len(log) for log in logs) / 1024
+
+    # Latency of one log on its own (the interactive case: one upload, one answer).
+    latencies = []
+    for log in logs[:500]:
+        t0 = time.perf_counter()
+        diagnoser.diagnose_text(log)
+        latencies.append(time.perf_counter() - t0)
+    latencies.sort()
+
+    # Throughput of batches (the fleet case: `panicdx diagnose` on thousands of files).
+    t0 = time.perf_counter()
+    for start in range(0, len(logs), args.batch):
+        diagnoser.diagnose_texts(logs[start : start + args.batch])
+    batch_seconds = time.perf_counter() - t0
+
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"logs: {len(logs)} (mean {mean_kb:.1f} KB, sizes {args.target_kb} KB)")
+    print(f"import time: {import_seconds * 1000:.0f} ms")
+    print(f"model + knowledge base load: {load_seconds * 1000:.0f} ms")
+    print(
+        f"single-log latency: p50 {statistics.median(latencies) * 1000:.2f} ms, "
+        f"p99 {latencies[int(len(latencies) * 0.99) - 1] * 1000:.2f} ms "
+        f"({1 / statistics.mean(latencies):.0f} logs/s one at a time)"
+    )
+    print(
+        f"batched throughput: {len(logs) / batch_seconds:.0f} logs/s on one core "
+        f"(batch {args.batch})"
+    )
+    print(f"peak RSS: {peak_mb:.0f} MB")
+    print(f"model version: {diagnoser.model.version if diagnoser.model else None}")
+
+
+if __name__ == "__main__":
+    main()
