@@ -220,10 +220,18 @@ class PanicReport:
 
     def to_dict(self, include_lines: bool = False) -> dict[str, Any]:
         """A JSON-ready dict of the report; the full `lines` only when `include_lines`."""
-        data = dataclasses.asdict(self)
-        if not include_lines:
-            data.pop("lines")
+        # Built field by field: dataclasses.asdict deep-copies every log line first, which
+        # cost more than parsing the log itself.
+        data: dict[str, Any] = {
+            f.name: getattr(self, f.name)
+            for f in dataclasses.fields(self)
+            if f.name not in _STRUCTURED_FIELDS
+        }
         data["crash_type"] = self.crash_type.value
+        data["first_failure"] = _line_dict(self.first_failure)
+        data["panic_line"] = _line_dict(self.panic_line)
+        data["taint_flags"] = list(self.taint_flags)
+        data["modules"] = list(self.modules)
         data["call_trace"] = [
             {
                 "function": f.function,
@@ -237,4 +245,32 @@ class PanicReport:
         data["events"] = [
             {"kind": e.kind.value, "line": e.line, "text": e.text} for e in self.events
         ]
+        if include_lines:
+            data["lines"] = [_line_dict(line) for line in self.lines]
         return data
+
+
+_STRUCTURED_FIELDS = frozenset(
+    {
+        "crash_type",
+        "first_failure",
+        "panic_line",
+        "taint_flags",
+        "modules",
+        "call_trace",
+        "events",
+        "lines",
+    }
+)
+
+
+def _line_dict(line: LogLine | None) -> dict[str, Any] | None:
+    if line is None:
+        return None
+    return {
+        "number": line.number,
+        "text": line.text,
+        "timestamp": line.timestamp,
+        "caller": line.caller,
+        "kernel": line.kernel,
+    }
