@@ -84,14 +84,13 @@ class Diagnoser:
         kb = load_knowledge_base()
         directory = model_dir or default_model_dir()
         model: LoadedModel | None = None
+        problem: str | None = None
         try:
             model = load_model(directory)
         except (FileNotFoundError, ModelMismatchError) as exc:
             if require_model:
                 raise
             problem = str(exc)
-        else:
-            problem = None
         diagnoser = cls(kb, model, problem)
         if model is not None and model.kb_version != kb.version:
             diagnoser._warnings.append(
