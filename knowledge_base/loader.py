@@ -37,8 +37,8 @@ class KnowledgeBaseError(ValueError):
 class KnowledgeBase:
     """All entries of one knowledge base, keyed by id.
 
-    `version` is `kb-` plus the first 12 hex digits of a sha256 over every entry file (path
-    relative to the entries directory, then content), so a diagnosis can name the exact
+    `version` is `kb-` plus the first 12 hex digits of a sha256 over every entry and example
+    file (path relative to the knowledge-base root, then content), so a diagnosis can name the exact
     knowledge base that produced it. `paths` maps each id to its file.
     """
 
@@ -150,9 +150,13 @@ def _load(entries_dir: Path) -> KnowledgeBase:
             )
         entries[entry.id] = entry
         paths[entry.id] = path
+    # The examples are part of the knowledge base's content (the model is trained on them), so
+    # a changed example must change the version that the model manifest is checked against.
+    examples_dir = entries_dir.parent / "examples"
+    examples = sorted(examples_dir.rglob("*.log")) if examples_dir.is_dir() else []
     return KnowledgeBase(
         entries=entries,
-        version=content_version(files, entries_dir),
+        version=content_version(files + examples, entries_dir.parent),
         root=entries_dir,
         paths=paths,
     )

@@ -37,9 +37,13 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     touch "$stamp"
 fi
 
-# The default classifier model is built from the knowledge base, not downloaded.
-if ! .venv/bin/python -c 'from classifier.artifact import default_model_dir, load_model
-load_model(default_model_dir())' >/dev/null 2>&1; then
+# The default classifier model is built from the knowledge base, not downloaded; it is rebuilt
+# when missing, unloadable, or trained on a knowledge base other than the one checked out.
+if ! .venv/bin/python -c '
+from classifier.artifact import load_model
+from knowledge_base.loader import load_knowledge_base
+raise SystemExit(load_model().kb_version != load_knowledge_base().version)
+' >/dev/null 2>&1; then
     echo "setup: training the default classifier model (about a minute)" >&2
-    .venv/bin/panicdx train
+    .venv/bin/panicdx train --rebuild-corpus
 fi
