@@ -29,7 +29,8 @@ first, so a row shadowed by an earlier one fails the suite.
 Regex macros (expanded by `compile_pattern`, the one compile function):
 
 * `{FUNC}`  a kernel symbol, captured as `func` (`ext4_lookup`, `foo.isra.0`, `bar.cold`);
-* `{FRAME}` `{FUNC}+0x1c/0x40` with an optional ` [module]`, captured as `func` and `mod`;
+* `{FRAME}` `{FUNC}+0x1c/0x40` with an optional ` [module]`, captured as `func` and `mod`, or a
+  frame decoded by `scripts/decode_stacktrace.sh` (`{FUNC} (path/file.c:123)`);
 * `{ADDR}`  a hexadecimal address (with or without `0x`, or `(null)`), captured as `addr`;
 * `{PC}`    an optional old-style `[<ffffffff81234567>]` program counter;
 * `{COMM}`  a task name (may contain `/`, `:`, spaces), captured as `comm`.
@@ -44,8 +45,10 @@ from enum import IntEnum
 from vmcore_parsers.report import CrashType, EventKind
 
 _MACROS: dict[str, str] = {
-    "{FRAME}": r"(?P<func>[A-Za-z_.$][\w.$]*)\+0x[0-9a-fA-F]+/0x[0-9a-fA-F]+"
-    r"(?:\s+\[(?P<mod>[\w-]+)[^\]]*\])?",
+    # `func+0x1c/0x40 [mod]` as printed, or `func (fs/ext4/inode.c:123 ...) mod` as rewritten by
+    # scripts/decode_stacktrace.sh (offsets replaced by source lines, module name unbracketed).
+    "{FRAME}": r"(?P<func>[A-Za-z_.$][\w.$]*)(?:\+0x[0-9a-fA-F]+/0x[0-9a-fA-F]+"
+    r"(?:\s+\[(?P<mod>[\w-]+)[^\]]*\])?|\s\((?:[^()\s]+:\d+\s?)+\))",
     "{FUNC}": r"(?P<func>[A-Za-z_.$][\w.$]*)",
     "{ADDR}": r"(?P<addr>\(null\)|(?:0x)?[0-9a-fA-F]{1,16})",
     "{PC}": r"(?:\[<[0-9a-fA-F]+>\]\s*)?",
@@ -161,8 +164,10 @@ class PanicRow:
 
     def __post_init__(self) -> None:
         # Anchored: `---[ end Kernel panic - not syncing: ... ]---` repeats the panic text and
-        # must not count as a second panic.
-        object.__setattr__(self, "regex", compile_pattern(r"^\s*" + self.pattern))
+        # must not count as a second panic. The crash(8) utility's `sys` output quotes the panic
+        # message: `PANIC: "Kernel panic - not syncing: ..."`.
+        anchor = r'^\s*(?:PANIC: ")?'
+        object.__setattr__(self, "regex", compile_pattern(anchor + self.pattern))
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,7 +207,7 @@ REPORT_ROWS: tuple[ReportRow, ...] = (
     ),
     # --- sanitizers ----------------------------------------------------------------------------
     ReportRow(
-        "kasan", "BUG: KASAN:", r"BUG: KASAN: (?P<bugtype>[\w-]+(?: or [\w-]+)?) in {FRAME}",
+        "kasan", "BUG: KASAN:", r"BUG: KASAN: (?P<bugtype>[\w-]+(?: or [\w-]+)?)(?: in {FRAME})?",
         _C.KASAN, "KASAN: {bugtype} {access}",
         "BUG: KASAN: use-after-free in tcp_retransmit_timer+0x2d58/0x2e40",
         specificity=4, follow=r"^\s*(?P<access>Read|Write) of size \d+ at addr {ADDR}",
@@ -288,10 +293,13 @@ REPORT_ROWS: tuple[ReportRow, ...] = (
         "kernel stack overflow", "Insufficient stack space to handle exception!",
         specificity=3,
     ),
+    # x86 prints `PANIC: double fault, error_code: ...` (behind `traps: ` in newer kernels), then
+    # dies with `double fault: 0000 [#1]`, which 6.10+ prefixes with `Oops: `.
     ReportRow(
-        "double-fault", "double fault", r"^\s*(?:PANIC: )?double fault[:,]",
+        "double-fault", "double fault", r"^\s*(?:traps: )?(?:PANIC: |Oops: )?double fault[:,]",
         _C.DOUBLE_FAULT, "double fault", "PANIC: double fault, error_code: 0x0",
     ),
+
     # --- x86 exceptions (6.10+ prefixes them with `Oops: `, hence unanchored `Oops: `?) ------
     ReportRow(
         "divide-error", "divide error", r"^\s*(?:Oops: )?divide error: [0-9a-f]{4}",
@@ -498,8 +506,21 @@ REPORT_ROWS: tuple[ReportRow, ...] = (
         "pcieport 0000:00:1c.0: AER: Uncorrected (Fatal) error received: 0000:02:00.0",
         guilty=False, needs_trace=False, event=EventKind.PCIE_AER,
     ),
+    # Non-fatal uncorrectable errors are fatal to the device when the AER core cannot recover it
+    # (drivers/pci/pcie/err.c: `device recovery failed`; 4.x aerdrv: `AER: Device recovery
+    # failed`): the device is gone as surely as after a fatal error.
     ReportRow(
-        "nvidia-off-bus", "NVRM: GPU at PCI", r"NVRM: .*fallen off the bus",
+        "aer-recovery-failed", "AER: ", r"AER: [Dd]evice recovery failed",
+        _C.DEVICE_ERROR, "PCIe AER: device recovery failed",
+        "pcieport 0000:00:1c.0: AER: device recovery failed",
+        guilty=False, needs_trace=False, event=EventKind.PCIE_AER,
+    ),
+    # The driver's wording varies by version: `GPU at PCI:... has fallen off the bus.`, `GPU
+    # 0000:3b:00.0: GPU has fallen off the bus.`, and a three-line `The NVIDIA GPU ... / (PCI ID:
+    # ...) installed in this system has / fallen off the bus and is not responding to commands.`
+    # whose last line holds the words. Xid lines have their own rows below.
+    ReportRow(
+        "nvidia-off-bus", "NVRM: ", r"NVRM: (?!Xid)(?:.*\s)?fallen off the bus",
         _C.DEVICE_ERROR, "NVRM: GPU has fallen off the bus",
         "NVRM: GPU at PCI:0000:3b:00: GPU-5f3e0c1a-91b2-7d44-0a6e-2b9c8d7e6f50 has fallen off "
         "the bus.",
@@ -582,9 +603,23 @@ REPORT_ROWS: tuple[ReportRow, ...] = (
         "arm64-oops", "Internal error: Oops", r"Internal error: Oops",
         _C.OOPS, "Oops", "Internal error: Oops: 96000005 [#1] PREEMPT SMP", specificity=1,
     ),
+    # `Oops: <4 hex digits> [#n]` is what x86 (and s390, with ` ilc:N`) print when a kernel-mode
+    # page fault cannot be fixed up (`page_fault_oops` / `no_context` call `__die("Oops")`): the
+    # other traps die with their own name. The `BUG: unable to handle ...` line printed before it
+    # names the report when it is there (specificity 3); when a pasted log lost it, the bare
+    # header still says "bad memory access" (a NULL one when CR2 is in the first page, see
+    # `parse.py`).
     ReportRow(
-        "oops", "Oops: ", r"^\s*Oops: (?:[0-9a-f]{4}|\S+ \[#\d+\])",
-        _C.OOPS, "Oops", "Oops: 0002 [#1] SMP NOPTI", specificity=1,
+        "oops-page-fault", "Oops: ",
+        r"^\s*Oops: (?:Oops: )?(?P<code>[0-9a-f]{4}) (?:ilc:\d )?\[#\d+\]",
+        _C.PAGING_FAULT, "BUG: unable to handle kernel paging request",
+        "Oops: 0002 [#1] SMP NOPTI", specificity=1,
+    ),
+    # 6.10+ prefixes every x86 trap's die line with `Oops: ` (`Oops: stack segment: 0000 [#1]`);
+    # powerpc prints `Oops: Kernel access of bad area, sig: 11 [#1]`.
+    ReportRow(
+        "oops", "Oops: ", r"^\s*Oops: (?:[0-9a-f]{4}|.*\[#\d+\])",
+        _C.OOPS, "Oops", "Oops: stack segment: 0000 [#1] PREEMPT SMP NOPTI", specificity=1,
     ),
     ReportRow(
         "bug-generic", "BUG: ", r"BUG: (?P<what>[A-Za-z][\w-]*(?: [A-Za-z][\w-]*)*)",
@@ -612,8 +647,10 @@ REPORT_ROWS: tuple[ReportRow, ...] = (
 PANIC_ROWS: tuple[PanicRow, ...] = (
     PanicRow(
         "panic-stack-protector",
-        r"Kernel panic - not syncing: stack-protector: Kernel stack is corrupted in: "
-        r"(?:{FRAME}|[0-9a-f]+)",
+        # `in: %pB` names the function (decoded by decode_stacktrace.sh in some reports); 32-bit
+        # and older kernels print a bare address (`in: 802e62f8`), the trace then names it.
+        r"Kernel panic - not syncing: stack-protector: Kernel stack is corrupted in:\s*"
+        r"(?:{FRAME})?",
         _C.STACK_PROTECTOR, "kernel panic: stack-protector: Kernel stack is corrupted",
         "Kernel panic - not syncing: stack-protector: Kernel stack is corrupted in: "
         "tcp_sendmsg_locked+0xd8e/0xda0",
@@ -821,6 +858,7 @@ MARKERS: dict[str, str] = {
 NEVER_GUILTY: tuple[str, ...] = (
     # printing and dumping
     r"dump_stack(?:_lvl)?", r"__dump_stack", r"show_stack", r"show_regs", r"dump_backtrace",
+    r"unwind_backtrace", r"c_backtrace",
     r"show_trace_log_lvl", r"show_stack_log_lvl", r"print_trace_address", r"_?printk",
     r"vprintk.*", r"dump_header",
     # panic, warn, bug and trap handling (x86 and arm64)

@@ -72,6 +72,11 @@ _RANK_GENERIC_PANIC = 5
 # prints ~12 lines of abort decoding between `Unable to handle ...` and `Internal error: Oops`.
 _MERGE_WINDOW = 16
 _MERGE_SECONDS = 2.0
+# A bare x86 `Oops: 0002 [#1]` page-fault header (see `oops_table`) whose fault address (CR2) lies
+# in the first page is a NULL pointer dereference.
+_BARE_PAGE_FAULT_ROW = "oops-page-fault"
+_NULL_DEREF_TITLE = "BUG: kernel NULL pointer dereference"
+_FIRST_PAGE = 0x1000
 # How far from the first failure the report's own lines (CPU:, RIP:, Call Trace:) are looked for.
 _CONTEXT_LINES = 400
 # How many lines after a header may hold its follow-up line (KASAN's `Read of size ...`).
@@ -120,7 +125,7 @@ _NEEDLES: list[str] = sorted(
 # message can start; a pattern that begins with a literal (`\n`, `: `) lets `re` skip to the
 # next occurrence of it in C (about 2 us per KB for both passes):
 #   1. at the head of a line (after blanks, a `{1}` GHES record number or `[ ` of old lockdep);
-#   2. after `: `, for messages printed behind a prefix (`watchdog: BUG: soft lockup`,
+#   2. after `: ` (or `: "`), for messages printed behind a prefix (`watchdog: BUG: soft lockup`,
 #      `rcu: INFO: rcu_preempt ...`, `pcieport 0000:00:1c.0: AER: ...`, `sysrq: Trigger ...`);
 #   3. plain `str.find` for needles that follow a task name (`X invoked oom-killer`).
 # Every row's needle must therefore sit at one of those places in the line; the lookahead
@@ -128,7 +133,8 @@ _NEEDLES: list[str] = sorted(
 # `test_oops_table` checks that each row's example line is found this way.
 _NEEDLE_TRIE = _trie_regex(_NEEDLES)
 _HEAD = re.compile(r"\n[ \t]*(?:\{\d+\}|\[ )?(?=(" + _NEEDLE_TRIE + "))")
-_COLON = re.compile(r": (?=(" + _NEEDLE_TRIE + "))")
+# (`: "` too: the crash(8) utility's `sys` output quotes the panic message, `PANIC: "BUG: ..."`.)
+_COLON = re.compile(r": \"?(?=(" + _NEEDLE_TRIE + "))")
 _FIND_KEYS: tuple[str, ...] = ("invoked oom-killer",)
 _CLOSURE: dict[str, frozenset[str]] = {
     needle: frozenset(other for other in _NEEDLES if other in needle) for needle in _NEEDLES
@@ -159,13 +165,34 @@ def _plan(needles: frozenset[str]) -> _Plan:
 _FRAME_BODY = r"(?P<func>[A-Za-z_.$][\w.$]*)\+(?P<off>0x[0-9a-fA-F]+)/(?P<size>0x[0-9a-fA-F]+)"
 _MODULE = r"(?:\s+\[(?P<mod>[\w-]+)[^\]]*\])?"
 _FRAME_LINE = re.compile(r"\s*(?:\[<[0-9a-fA-F]+>\]\s*)?(?P<q>\?\s*)?" + _FRAME_BODY + _MODULE)
+_OFFSETS = r"(?:\+(?P<off>0x[0-9a-fA-F]+)/(?P<size>0x[0-9a-fA-F]+))?"
+# A frame rewritten by scripts/decode_stacktrace.sh: `func (fs/ext4/inode.c:123 ...) [mod]`, the
+# offsets replaced by source lines and the module name printed after them (bracketed or not).
+_DECODED_FRAME_LINE = re.compile(
+    r"\s*(?P<q>\?\s*)?(?P<func>[A-Za-z_.$][\w.$]*)" + _OFFSETS + r"\s\((?:[^()\s]+:\d+\s?)+\)"
+    r"(?:\s+\[?(?P<mod>[\w-]+)\]?)?\s*$"
+)
+# 32-bit ARM prints one call per line: `[<c0107f1c>] (func+0x1c/0x40 [mod]) from [<c0108a2c>]
+# (caller+0x10/0x14)`; since 4.x the first function has no offset (the previous line's `from`
+# part gives it). The first function is the frame.
+_ARM_FRAME_LINE = re.compile(
+    r"\s*\[<[0-9a-fA-F]+>\]\s*\((?P<func>[A-Za-z_.$][\w.$]*)"
+    + _OFFSETS
+    + r"(?:\s+\[(?P<mod>[\w-]+)\])?\)\s+from\s+\[<"
+)
+# How far after the header a 32-bit ARM trace (which has no `Call Trace:` line) is looked for.
+_ARM_TRACE_LINES = 80
+# The crash(8) utility's `bt`: `[exception RIP: generic_rx_handler+67]` (decimal offset).
+_CRASH_RIP_LINE = re.compile(
+    r"\s*\[exception RIP: (?P<func>[A-Za-z_.$][\w.$]*)(?:\+(?P<off>\d+))?\]"
+)
 _IP_LINE = re.compile(
     r"\s*(?:(?:RIP|EIP|IP)(?::\s*|\s+)(?:[0-9a-f]{4}:)?(?:\[<[0-9a-fA-F]+>\]\s*)*"
     r"|pc\s*:\s*(?:\[<[0-9a-fA-F]+>\]\s*)?|PC is at\s+)"
     r"(?:" + _FRAME_BODY + _MODULE + ")?"
 )
 _REGISTER_LINE = re.compile(
-    r"\s*(?:(?:R[A-Z0-9]{1,2}|E[A-Z]{2}|[CDEFGS]S|CR\d|DR\d|ORIG_RAX|EFLAGS|x\d{1,2}|sp|lr|"
+    r"\s*(?:(?:R[A-Z0-9]{1,2}|E[A-Z]{2}|[CDEFGS]S|CR\d|DR\d|ORIG_RAX|EFLAGS|[xr]\d{1,2}|sp|lr|"
     r"pstate|fp)\s*:|RSP\s+<|Stack:|Code:\s)"
 )
 _CPU_LINE = re.compile(
@@ -221,6 +248,38 @@ _X86_FRAMES = ("entry_SYSCALL_64", "do_syscall_64", "__x64_sys_", "asm_", "x64_s
 _REPORT_END_MARKERS = ("---[ end Kernel panic", "Kernel Offset:", "Rebooting in")
 _SEPARATORS = ("------------[ cut here ]------------", "==================")
 _COMPILER_SUFFIX = re.compile(r"\..*\Z")
+# A pasted excerpt's first line that lost its time stamp, or the stamp's `[` (`17.5] Oops ...`).
+_CUT_STAMP = re.compile(r"^\s*(?:\[?\s*\d+\.\d+\]\s?)?")
+
+
+def _match_frame(text: str) -> tuple[Frame, bool] | None:
+    """The call-trace frame on this line in any of its printed shapes (x86/arm64 as printed,
+    decoded by decode_stacktrace.sh, 32-bit ARM) and whether it was the 32-bit ARM shape."""
+    match = _FRAME_LINE.match(text)
+    arm32 = False
+    if match is None and "(" in text:
+        match = _DECODED_FRAME_LINE.match(text)
+        if match is None and " from " in text:
+            match = _ARM_FRAME_LINE.match(text)
+            arm32 = True
+    if match is None:
+        return None
+    groups = match.groupdict()
+    reliable = not groups.get("q")
+    return Frame(match["func"], match["off"], match["size"], match["mod"], reliable), arm32
+
+
+def _excerpt_head(lines: list[LogLine]) -> str | None:
+    """The first line of a pasted excerpt that lost its time stamp (or part of it).
+
+    The log shape tells kernel lines by their prefix, so such a line comes out as foreign text,
+    though it is usually the report's header (`BUG: unable to handle ...`, `divide error: ...`,
+    the panic line). It counts as the kernel's when the very next line is a time-stamped kernel
+    line; the text returned has the stamp's remains removed.
+    """
+    if len(lines) < 2 or lines[0].kernel or not lines[1].kernel or lines[1].timestamp is None:
+        return None
+    return _CUT_STAMP.sub("", lines[0].text, count=1)
 
 
 @dataclass(slots=True)
@@ -268,6 +327,7 @@ class _Trace:
     start: int = -1
     end: int = -1  # index of the last line that belonged to the trace
     cut_off: bool = False
+    arm32: bool = False  # frames in 32-bit ARM's `[<pc>] (func) from [<lr>] (caller)` shape
 
 
 def parse_log(text: str) -> PanicReport | None:
@@ -333,6 +393,9 @@ def _cut_oom_report(scan: _Scan) -> _Cluster | None:
 def _scan(lines: list[LogLine]) -> _Scan:
     """Classify every line that contains a needle: one regex pass over the joined text."""
     texts = [line.text for line in lines]
+    head = _excerpt_head(lines)
+    if head is not None:
+        texts[0] = head
     # A leading newline lets the line-head pattern see the first line too.
     joined = "\n" + "\n".join(texts)
     starts = list(accumulate((len(t) + 1 for t in texts), initial=1))
@@ -354,9 +417,9 @@ def _scan(lines: list[LogLine]) -> _Scan:
         if index >= len(lines):
             continue
         line = lines[index]
-        if not line.kernel:
+        if not line.kernel and not (index == 0 and head is not None):
             continue
-        text = line.text
+        text = texts[index]
         needles: set[str] = set()
         for needle in found[index]:
             needles |= _CLOSURE[needle]
@@ -524,6 +587,15 @@ def _build(
     if report.hardware is None:
         report.hardware = scan.dmi
     report.fault_address = groups.get("addr") or _cr2(scan, start, context_end, crash_type)
+    if (
+        chosen is not None
+        and chosen.primary.row.name == _BARE_PAGE_FAULT_ROW
+        and _in_first_page(report.fault_address)
+    ):
+        # What the lost `BUG: ...` line would have said: x86 calls a fault below PAGE_SIZE a
+        # NULL pointer dereference (`show_fault_oops`).
+        report.crash_type = CrashType.NULL_DEREF
+        template = _NULL_DEREF_TITLE
     report.arch = _arch(lines, trace, ip_line, lines[start].text, report.kernel_release)
     report.events = scan.events
 
@@ -603,11 +675,18 @@ def _find_trace(
         # KFENCE (and a few other reports) print the stack right under the header, without a
         # `Call Trace:` line: accept frames that start within a few lines of the header.
         for index in range(start + 1, min(end, start + _HEADERLESS_TRACE_LINES)):
-            if _FRAME_LINE.match(lines[index].text):
+            if _match_frame(lines[index].text):
                 first = index - 1
                 break
         else:
-            return _Trace()
+            # 32-bit ARM prints no trace header at all, after its registers and stack dump.
+            for index in range(start + 1, min(end, start + _ARM_TRACE_LINES)):
+                text = lines[index].text
+                if " from [<" in text and _ARM_FRAME_LINE.match(text):
+                    first = index - 1
+                    break
+            else:
+                return _Trace()
     return _parse_trace(lines, first)
 
 
@@ -626,11 +705,10 @@ def _parse_trace(lines: list[LogLine], first: int) -> _Trace:
         if not line.kernel or (trace_caller and line.caller and line.caller != trace_caller):
             continue
         text = line.text
-        match = _FRAME_LINE.match(text)
-        if match:
-            trace.frames.append(
-                Frame(match["func"], match["off"], match["size"], match["mod"], not match["q"])
-            )
+        found = _match_frame(text)
+        if found is not None:
+            trace.frames.append(found[0])
+            trace.arm32 = trace.arm32 or found[1]
             trace.end, noise, saw_ip = index - 1, 0, False
             continue
         stripped = text.strip()
@@ -703,6 +781,9 @@ def _find_ip(lines: list[LogLine], start: int, end: int) -> tuple[Frame, str] | 
             match = _IP_LINE.match(text)
             if match and match["func"]:
                 return Frame(match["func"], match["off"], match["size"], match["mod"]), text
+            crash_rip = _CRASH_RIP_LINE.match(text)
+            if crash_rip:
+                return Frame(crash_rip["func"], crash_rip["off"]), text
     return None
 
 
@@ -813,7 +894,10 @@ def _arch(
     lines: list[LogLine], trace: _Trace, ip_line: str | None, header: str, release: str | None
 ) -> str | None:
     """x86_64 or arm64 from the report's shape: the IP line (`RIP:` vs `pc :`), the trace
-    header (`Call Trace:` vs `Call trace:`), arm64-only header wording, then the release."""
+    header (`Call Trace:` vs `Call trace:`), arm64-only header wording, then the release.
+    32-bit ARM (`arm`) is told by its trace shape, whose `PC is at` line arm64 once printed too."""
+    if trace.arm32:
+        return "arm"
     if ip_line is not None:
         return "arm64" if ip_line.lstrip().startswith(("pc", "PC is at")) else "x86_64"
     if trace.start >= 0:
@@ -835,6 +919,17 @@ def _arch(
         if "x86_64" in release or "amd64" in release:
             return "x86_64"
     return None
+
+
+def _in_first_page(address: str | None) -> bool:
+    if address is None:
+        return False
+    if address == "(null)":
+        return True
+    try:
+        return int(address, 16) < _FIRST_PAGE
+    except ValueError:
+        return False
 
 
 def _base(function: str) -> str:
