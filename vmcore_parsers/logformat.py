@@ -52,6 +52,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass
+from itertools import compress
 
 from vmcore_parsers.report import LogLine
 
@@ -98,6 +99,8 @@ _ANSI = re.compile(
 # U+FFFD and the lone surrogates `errors="surrogateescape"` makes of undecodable bytes (they
 # would make the text unencodable later, e.g. in JSON).
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffd\udc80-\udcff]+")
+# The same set restricted to ASCII, for `bytes.translate` on text that is pure ASCII.
+_CONTROL_ASCII = bytes([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
 
 # --- Line shapes ----------------------------------------------------------------------------
 
@@ -180,7 +183,24 @@ _SERIAL_NOISE = re.compile(
     r"|[\w.-]{1,64}@[\w.-]{1,253}:[^\s#$]*[#$]|\[[\w.-]{1,64}@[\w.-]{1,253} [^\]]*\][#$]"
 )
 
-# Sampling for the vote: enough lines to see the shape, few enough to stay cheap on big logs.
+# --- Whole-text fast paths ------------------------------------------------------------------
+#
+# The per-line helpers above are the reference. The kernel prefix, which decides most lines of
+# the vote and every line of the dmesg family, is matched once over the joined lines instead
+# (`re.M`, `\s` narrowed to `[^\S\n]` so no match crosses a line, and a catch-all tail), so
+# `findall` returns exactly one tuple per line without a Python call per line.
+
+# `_KPREFIX` followed by the message: (lvl, ts, caller, text), "" for a group that did not match
+# (every group that matches is non-empty).
+_FAST_KPREFIX = re.compile(
+    r"^(?:<(\d{1,3})>)?"
+    r"(?:\[[^\S\n]*(\d{1,10}\.\d{1,9})(?: <[^\S\n]*\d+\.\d+>)?\])?"
+    r"(?: ?\[[^\S\n]*([TC]\d{1,10})\])?"
+    r" ?(.*)",
+    re.M,
+)
+
+# Sampling for the vote (see `_normalize`).
 _SAMPLE_HEAD = 300
 _SAMPLE_TAIL = 100
 
@@ -438,42 +458,69 @@ def _decide_stamped(stamped: Counter[str], markers: int) -> str:
 # --- Normalization ------------------------------------------------------------------------
 
 
-def _prepare(text: str) -> tuple[list[tuple[int, str]], _Evidence]:
-    """Clean the text and return its non-empty lines with their 1-based numbers."""
+def _prepare(text: str) -> tuple[list[int], list[str], _Evidence]:
+    """Clean the text and return its non-empty lines and their 1-based numbers."""
     ev = _Evidence(size=len(text))
     if "\x1b" in text:
         cleaned = _ANSI.sub("", text)
         ev.ansi = len(cleaned) != len(text)
         text = cleaned
-    cleaned = _CONTROL.sub("", text)
+    if text.isascii():
+        # Only the ASCII controls can occur: bytes.translate deletes them far faster than the
+        # regex scans for them (this is most of the cost of a clean log).
+        raw_bytes = text.encode("ascii").translate(None, _CONTROL_ASCII)
+        cleaned = text if len(raw_bytes) == len(text) else raw_bytes.decode("ascii")
+    else:
+        cleaned = _CONTROL.sub("", text)
     ev.garbage = len(text) - len(cleaned)
     text = cleaned
     ev.crlf = "\r\n" in text
     has_cr = "\r" in text
-    out: list[tuple[int, str]] = []
-    for index, raw in enumerate(text.split("\n")):
+    raw_lines = text.split("\n")
+    if has_cr:
+        # CRLF endings (the usual reason for a CR) only need stripping; a CR left inside a
+        # line means an overwrite, which the loop below handles.
+        raw_lines = [line.rstrip("\r") for line in raw_lines]
+        has_cr = any("\r" in line for line in raw_lines)
+    if not has_cr:
+        # `str.strip()` is empty exactly for the empty and all-space lines that are dropped.
+        keep = list(map(str.strip, raw_lines))
+        numbers = list(compress(range(1, len(raw_lines) + 1), keep))
+        return numbers, list(compress(raw_lines, keep)), ev
+    numbers = []
+    lines: list[str] = []
+    for index, raw in enumerate(raw_lines):
         line = raw
-        if has_cr and "\r" in line:
-            line = line.rstrip("\r")
-            if "\r" in line:
-                # A carriage return inside a line overwrote what came before it on the
-                # terminal (progress spinners, a console line over a half-written prompt): the
-                # last non-empty segment is what the reader saw last.
-                ev.overwrite = True
-                segments = [s for s in line.split("\r") if s.strip()]
-                line = segments[-1] if segments else ""
+        if "\r" in line:
+            # A carriage return inside a line overwrote what came before it on the terminal
+            # (progress spinners, a console line over a half-written prompt): the last
+            # non-empty segment is what the reader saw last.
+            ev.overwrite = True
+            segments = [s for s in line.split("\r") if s.strip()]
+            line = segments[-1] if segments else ""
         if line and not line.isspace():
-            out.append((index + 1, line))
-    return out, ev
+            numbers.append(index + 1)
+            lines.append(line)
+    return numbers, lines, ev
 
 
-def _sample(prepared: list[tuple[int, str]]) -> list[str]:
-    """The lines the vote looks at: the head of the file and its tail."""
-    if len(prepared) <= _SAMPLE_HEAD + _SAMPLE_TAIL:
-        return [line for _, line in prepared]
-    head = prepared[:_SAMPLE_HEAD]
-    tail = prepared[-_SAMPLE_TAIL:]
-    return [line for _, line in head] + [line for _, line in tail]
+def _line_kinds(sample: list[str], found: list[tuple[str, str, str, str]]) -> Counter[str]:
+    """Count `_line_kind` over the sample, given `_FAST_KPREFIX` matches for its lines.
+
+    A line that starts with `[` or `<` and carries a kernel prefix is "ts" (a `_MONO` match is
+    one too, and it is "mono-kernel" only with `kernel:` in the line); the rest are asked.
+    """
+    prefixed = 0
+    others: list[str] = []
+    for line, (lvl, ts, caller, _) in zip(sample, found, strict=True):
+        if (lvl or ts or caller) and line[0] in "[<" and "kernel:" not in line:
+            prefixed += 1
+        else:
+            others.append(line)
+    kinds = Counter(map(_line_kind, others))
+    if prefixed:
+        kinds["ts"] += prefixed
+    return kinds
 
 
 def _parse_kernelish(line: str, fmt: str, bare_kernel: bool) -> _Parsed:
@@ -481,6 +528,11 @@ def _parse_kernelish(line: str, fmt: str, bare_kernel: bool) -> _Parsed:
     parsed = _kernel_prefix(line)
     if parsed is not None:
         return parsed
+    return _parse_unprefixed(line, fmt, bare_kernel)
+
+
+def _parse_unprefixed(line: str, fmt: str, bare_kernel: bool) -> _Parsed:
+    """`_parse_kernelish` for a line that has no kernel prefix at its start."""
     if fmt == "dmesg-T":
         parsed = _wall_prefix(line)
         if parsed is not None:
@@ -510,6 +562,39 @@ def _is_continuation(line: str, fmt: str) -> bool:
         stripped = line.lstrip()
         return not (stripped and _SERIAL_NOISE.match(stripped))
     return True
+
+
+def _parse_kernel_lines(
+    numbers: list[int],
+    texts: list[str],
+    found: list[tuple[str, str, str, str]],
+    fmt: str,
+    bare_kernel: bool,
+) -> list[LogLine]:
+    """`_parse_lines` for the dmesg family, given `_FAST_KPREFIX` matches for every line."""
+    lines: list[LogLine] = []
+    append = lines.append
+    pstore = fmt == "pstore"
+    continuation = not bare_kernel
+    serial = fmt == "serial-console"
+    for number, line, (lvl, ts, caller, text) in zip(numbers, texts, found, strict=True):
+        if pstore and (_PSTORE_HEADER.match(line) or _RAMOOPS_HEADER.match(line)):
+            continue
+        if (
+            continuation
+            and line[0] in " \t"
+            and lines
+            and (not serial or _is_continuation(line, fmt))
+        ):
+            # The rest of a multi-line record, as in `_parse_lines`.
+            prev = lines[-1]
+            append(LogLine(number, line, prev.timestamp, prev.caller, prev.kernel))
+        elif lvl or ts or caller:
+            kernel = not lvl or int(lvl) < 8
+            append(LogLine(number, text, float(ts) if ts else None, caller or None, kernel))
+        else:
+            append(LogLine(number, *_parse_unprefixed(line, fmt, bare_kernel)))
+    return lines
 
 
 def _parse_lines(prepared: list[tuple[int, str]], fmt: str, bare_kernel: bool) -> list[LogLine]:
@@ -573,6 +658,19 @@ def _parse_lines(prepared: list[tuple[int, str]], fmt: str, bare_kernel: bool) -
     return lines
 
 
+# Formats whose lines are not parsed by the kernel prefix first (see `_parse_lines`).
+_LINE_BY_LINE_FORMATS = frozenset(
+    {
+        "journalctl-short",
+        "journalctl-short-iso",
+        "syslog",
+        "netconsole",
+        "journalctl-short-monotonic",
+        "kmsg",
+    }
+)
+
+
 def _reorder_pstore(prepared: list[tuple[int, str]]) -> list[tuple[int, str]]:
     """Put concatenated pstore parts back in time order.
 
@@ -620,17 +718,45 @@ def normalize(text: str) -> NormalizedLog:
         return NormalizedLog(format="unknown", lines=fallback)
 
 
+def _kprefixes(lines: list[str]) -> list[tuple[str, str, str, str]]:
+    """`_FAST_KPREFIX` over the lines: one (lvl, ts, caller, text) per line."""
+    found: list[tuple[str, str, str, str]] = _FAST_KPREFIX.findall("\n".join(lines))
+    if len(found) != len(lines):  # pragma: no cover - one match per line by construction
+        raise AssertionError("kernel prefix pass lost a line")
+    return found
+
+
 def _normalize(text: str) -> NormalizedLog:
-    prepared, ev = _prepare(text)
-    if not prepared:
+    numbers, lines, ev = _prepare(text)
+    if not lines:
         return NormalizedLog(format="unknown", lines=[])
-    kinds: Counter[str] = Counter(_line_kind(line) for line in _sample(prepared))
+    # The vote looks at the head of the file and its tail: enough lines to see the shape, few
+    # enough to stay cheap on big logs. The kernel prefix pass over them is kept for the parse.
+    big = len(lines) > _SAMPLE_HEAD + _SAMPLE_TAIL
+    if big:
+        head = _kprefixes(lines[:_SAMPLE_HEAD])
+        tail = _kprefixes(lines[-_SAMPLE_TAIL:])
+        kinds = _line_kinds(lines[:_SAMPLE_HEAD] + lines[-_SAMPLE_TAIL:], head + tail)
+    else:
+        found = _kprefixes(lines)
+        kinds = _line_kinds(lines, found)
     fmt = _decide(kinds, ev)
     # Lines without any prefix are the kernel's only when the kernel's lines carry no prefix
     # either; otherwise (timestamps on) they are user space or debris.
     bare_kernel = fmt in {"plain", "unknown"} or (
         fmt == "serial-console" and kinds["ts"] * 10 < kinds["ts"] + kinds["none"] + kinds["noise"]
     )
+    if fmt in _LINE_BY_LINE_FORMATS:
+        return NormalizedLog(
+            format=fmt, lines=_parse_lines(list(zip(numbers, lines, strict=True)), fmt, bare_kernel)
+        )
     if fmt == "pstore":
-        prepared = _reorder_pstore(prepared)
-    return NormalizedLog(format=fmt, lines=_parse_lines(prepared, fmt, bare_kernel))
+        prepared = _reorder_pstore(list(zip(numbers, lines, strict=True)))
+        numbers = [number for number, _ in prepared]
+        lines = [line for _, line in prepared]
+        found = _kprefixes(lines)
+    elif big:
+        found = head + _kprefixes(lines[_SAMPLE_HEAD:-_SAMPLE_TAIL]) + tail
+    return NormalizedLog(
+        format=fmt, lines=_parse_kernel_lines(numbers, lines, found, fmt, bare_kernel)
+    )

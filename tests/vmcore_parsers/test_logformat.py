@@ -543,3 +543,19 @@ def test_journal_without_hostname() -> None:
         (1, "BUG: x", None, None, True),
         (2, "systemd[1]: Started y.", None, None, False),
     ]
+
+
+def test_long_dmesg_middle_lines_parsed_like_sampled_ones() -> None:
+    # Past the vote sample (head and tail), the middle of a long log is parsed in its own pass.
+    lines = [f"[ {i:4d}.000001] [  T{i}] line {i}" for i in range(1, 451)]
+    lines[200] = "<12>[  200.000001] user line"
+    lines[350] = "   continued"
+    text = "\n".join(lines) + "\n\n"
+    log = normalize(text)
+    assert log.format == "dmesg"
+    got = rows(log)
+    assert len(got) == 450
+    assert got[0] == (1, "line 1", 1.000001, "T1", True)
+    assert got[200] == (201, "user line", 200.000001, None, False)
+    assert got[350] == (351, "   continued", 350.000001, "T350", True)
+    assert got[449] == (450, "line 450", 450.000001, "T450", True)
