@@ -27,7 +27,7 @@ def render_diagnosis(console: Console, diagnosis: Diagnosis, name: str) -> None:
             ("Category: ", "bold"),
             diagnosis.category,
             ("   Confidence: ", "bold"),
-            f"{diagnosis.confidence:.0%}",
+            _percent(diagnosis.confidence),
             ("   Decided by: ", "bold"),
             diagnosis.decided_by,
         )
@@ -39,7 +39,9 @@ def render_diagnosis(console: Console, diagnosis: Diagnosis, name: str) -> None:
         for ev in diagnosis.evidence:
             parts.append(
                 Text.assemble(
-                    (f"{ev.line:>6}  ", "dim"), (ev.text, "yellow"), (f"  ({ev.why})", "dim")
+                    (f"{ev.line:>6}  ", "dim"),
+                    (ev.text, "yellow"),
+                    (f"  ({_short(ev.why)})", "dim"),
                 )
             )
     if diagnosis.remediation:
@@ -74,3 +76,13 @@ def render_diagnosis(console: Console, diagnosis: Diagnosis, name: str) -> None:
     console.print(
         Panel(Group(*parts), title=escape(name), subtitle=escape(subtitle), title_align="left")
     )
+
+
+def _percent(probability: float) -> str:
+    # "100%" would claim certainty that a calibrated model never has.
+    return ">99%" if probability >= 0.995 else f"{probability:.0%}"
+
+
+def _short(why: str) -> str:
+    """The card names the signature; the regex it matched stays in the JSON output."""
+    return why.split(": text matches", 1)[0]
