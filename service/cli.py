@@ -12,7 +12,7 @@ import logging
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -20,6 +20,10 @@ from rich.console import Console
 from service.render import render_diagnosis
 from vmcore_parsers.errors import InputError
 from vmcore_parsers.intake import DEFAULT_MAX_LOG_BYTES, LogInput, read_log_file
+
+if TYPE_CHECKING:  # the diagnoser pulls in scikit-learn: import it only when diagnosing
+    from service.diagnoser import Diagnoser
+    from service.diagnosis import Diagnosis
 
 app = typer.Typer(
     name="panicdx",
@@ -63,7 +67,7 @@ def diagnose(
     ] = DEFAULT_MAX_LOG_BYTES,
 ) -> None:
     """Diagnose kernel panic logs: root cause, confidence, evidence and the fix."""
-    from service.diagnoser import Diagnoser, LogSource
+    from service.diagnoser import Diagnoser
 
     if sum(1 for f in files if str(f) == "-") > 1:
         raise _fail("standard input ('-') can be named only once", EXIT_USAGE)
@@ -75,37 +79,44 @@ def diagnose(
     failures = 0
     with _progress(len(files), enabled=len(files) > BATCH_SIZE) as advance:
         for batch in _batches(files, BATCH_SIZE):
-            good: list[tuple[int, Path, LogInput]] = []
-            results: list[tuple[Path, object]] = []
-            for index, path in enumerate(batch):
-                try:
-                    good.append((index, path, read_log_file(path, max_size)))
-                    results.append((path, None))
-                except InputError as exc:
-                    results.append((path, exc))
-            diagnoses = diagnoser.diagnose_texts(
-                [item.text for _, _, item in good],
-                [LogSource(name=str(path), compression=item.compression) for _, path, item in good],
-            )
-            for (index, _, _), diagnosis in zip(good, diagnoses, strict=True):
-                results[index] = (results[index][0], diagnosis)
-            for path, outcome in results:
+            for path, outcome in _diagnose_batch(diagnoser, batch, max_size):
                 if isinstance(outcome, InputError):
                     failures += 1
                     _report_input_error(path, outcome, as_json)
                 elif as_json:
-                    sys.stdout.write(
-                        json.dumps(
-                            {"file": str(path), **outcome.model_dump(mode="json")},  # type: ignore[attr-defined]
-                            separators=(",", ":"),
-                        )
-                        + "\n"
-                    )
+                    record = {"file": str(path), **outcome.model_dump(mode="json")}
+                    sys.stdout.write(json.dumps(record, separators=(",", ":")) + "\n")
                 else:
-                    render_diagnosis(stdout, outcome, str(path))  # type: ignore[arg-type]
+                    render_diagnosis(stdout, outcome, str(path))
             advance(len(batch))
     if failures:
         raise typer.Exit(EXIT_INPUT_ERROR)
+
+
+def _diagnose_batch(
+    diagnoser: Diagnoser, batch: list[Path], max_size: int
+) -> list[tuple[Path, Diagnosis | InputError]]:
+    """Read and diagnose one batch; unreadable files keep their place with their error."""
+    from service.diagnoser import LogSource
+
+    outcomes: list[tuple[Path, Diagnosis | InputError]] = []
+    readable: list[tuple[int, LogInput]] = []
+    for path in batch:
+        try:
+            readable.append((len(outcomes), read_log_file(path, max_size)))
+            outcomes.append((path, InputError("not diagnosed yet")))
+        except InputError as exc:
+            outcomes.append((path, exc))
+    diagnoses = diagnoser.diagnose_texts(
+        [log.text for _, log in readable],
+        [
+            LogSource(name=str(outcomes[index][0]), compression=log.compression)
+            for index, log in readable
+        ],
+    )
+    for (index, _), diagnosis in zip(readable, diagnoses, strict=True):
+        outcomes[index] = (outcomes[index][0], diagnosis)
+    return outcomes
 
 
 def _report_input_error(path: Path, error: InputError, as_json: bool) -> None:
