@@ -22,8 +22,10 @@ difference in the manifest; a test does the same.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -46,6 +48,47 @@ class _TextColumn:
     vocabulary: dict[str, int]
     idf: npt.NDArray[np.float64]
     offset: int
+    # `idf` as Python floats: indexing a list is much cheaper than indexing an array.
+    idf_values: list[float]
+    # The analyzer's terms of a document, counted, in order of first occurrence.
+    count_terms: Callable[[str], Counter[str]]
+
+
+def _term_counter(transformer: Any) -> Callable[[str], Counter[str]]:
+    """`Counter(analyzer(doc))` for a fitted vectorizer, without sklearn's per-call layers.
+
+    The shortcut covers word uni- and bigrams without stop words (what the pipeline builds):
+    the tokens, then each pair of neighbours joined by a space, exactly as
+    `_VectorizerMixin._word_ngrams` lists them. Anything else goes through the analyzer.
+    """
+    analyzer = transformer.build_analyzer()
+
+    def generic(doc: str) -> Counter[str]:
+        return Counter(analyzer(doc))
+
+    low, high = transformer.ngram_range
+    if (
+        transformer.analyzer != "word"
+        or transformer.input != "content"
+        or transformer.get_stop_words() is not None
+        or low != 1
+        or high not in (1, 2)
+    ):
+        return generic
+    preprocess = transformer.build_preprocessor()
+    tokenize = transformer.build_tokenizer()
+    space_join = " ".join
+
+    def fast(doc: str) -> Counter[str]:
+        if not isinstance(doc, str):
+            return generic(doc)
+        tokens = tokenize(preprocess(doc))
+        counts = Counter(tokens)
+        if high == 2 and len(tokens) > 1:
+            counts.update(map(space_join, pairwise(tokens)))
+        return counts
+
+    return fast
 
 
 @dataclass(frozen=True)
@@ -87,6 +130,10 @@ class CompiledModel:
                         vocabulary=dict(transformer.vocabulary_),
                         idf=np.asarray(transformer.idf_, dtype=np.float64),
                         offset=span.start,
+                        count_terms=_term_counter(transformer),
+                        idf_values=[
+                            float(v) for v in np.asarray(transformer.idf_, dtype=np.float64)
+                        ],
                     )
                 )
             elif kind == "OneHotEncoder":
@@ -142,23 +189,27 @@ class CompiledModel:
     def _row(self, record: dict[str, str]) -> tuple[list[int], list[float]]:
         indices: list[int] = []
         values: list[float] = []
+        log = math.log
         for col in self._text:
             doc = record.get(col.column, "")
-            counts: dict[int, int] = {}
             vocabulary = col.vocabulary
-            for token in col.analyzer(doc):
+            idf = col.idf_values
+            # Terms in order of first occurrence (as the pipeline sums them), counted in C.
+            columns: list[int] = []
+            weights: list[float] = []
+            for token, n in col.count_terms(doc).items():
                 j = vocabulary.get(token)
                 if j is not None:
-                    counts[j] = counts.get(j, 0) + 1
-            if not counts:
+                    columns.append(j)
+                    weights.append((1.0 + log(n)) * idf[j])
+            if not columns:
                 continue
-            weights = [(1.0 + math.log(n)) * col.idf[j] for j, n in counts.items()]
-            norm = math.sqrt(sum(w * w for w in weights))
+            norm = math.sqrt(sum([w * w for w in weights]))
             if norm == 0.0:
                 continue
-            for j, w in zip(counts, weights, strict=True):
-                indices.append(col.offset + j)
-                values.append(w / norm)
+            offset = col.offset
+            indices.extend([offset + j for j in columns])
+            values.extend([w / norm for w in weights])
         for group in self._categorical:
             base = group.offset
             for name, positions in zip(group.columns, group.positions, strict=True):

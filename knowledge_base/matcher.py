@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import bisect
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from itertools import accumulate
 
 from knowledge_base.loader import KnowledgeBase
 from knowledge_base.schema import Entry, Signature
@@ -29,6 +30,7 @@ from vmcore_parsers.report import LogLine, PanicReport
 Evidence = tuple[int, str, str]
 
 _CACHE_KEY = "matcher.compiled"
+_INDEX_KEY = "matcher.by_crash_type"
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +164,157 @@ def _skip_class(pattern: str, i: int) -> int:
     return j
 
 
+_QUANTIFIER = re.compile(r"\{(\d*)(?:,(\d*))?\}")
+_MIN_LITERAL = 3
+
+
+def alternative_literals(pattern: str) -> tuple[str, ...] | None:
+    """Substrings at least one of which every match of `pattern` must contain.
+
+    For patterns `required_literal` gives up on, mostly alternations such as `(I/O error|
+    Medium Error)`: each alternative must yield a literal of its own. Case-sensitive patterns
+    only (None as soon as an inline flag appears); conservative like `required_literal`.
+    """
+    alternatives = _split_alternatives(pattern)
+    if alternatives is None:
+        return None
+    found: list[str] = []
+    for alternative in alternatives:
+        literals = _sequence_literals(alternative)
+        if literals is None:
+            return None
+        found.extend(literals)
+    return tuple(dict.fromkeys(found))
+
+
+def _group_end(pattern: str, i: int) -> int:
+    """Index of the `)` closing the group opened at pattern[i] == '(' (-1 if unbalanced)."""
+    depth = 0
+    n = len(pattern)
+    while i < n:
+        char = pattern[i]
+        if char == "\\":
+            i += 2
+            continue
+        if char == "[":
+            i = _skip_class(pattern, i)
+            continue
+        if char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+            if depth == 0:
+                return i
+        i += 1
+    return -1
+
+
+def _split_alternatives(pattern: str) -> list[str] | None:
+    """`pattern` split at its top-level `|` (None when it is malformed)."""
+    parts: list[str] = []
+    start = i = 0
+    n = len(pattern)
+    while i < n:
+        char = pattern[i]
+        if char == "\\":
+            i += 2
+        elif char == "[":
+            i = _skip_class(pattern, i)
+        elif char == "(":
+            end = _group_end(pattern, i)
+            if end < 0:
+                return None
+            i = end + 1
+        elif char == "|":
+            parts.append(pattern[start:i])
+            i += 1
+            start = i
+        else:
+            i += 1
+    parts.append(pattern[start:])
+    return parts
+
+
+def _sequence_literals(pattern: str) -> tuple[str, ...] | None:
+    """`alternative_literals` of a pattern without top-level alternation."""
+    candidates: list[tuple[str, ...]] = []
+    run: list[str] = []
+
+    def flush() -> None:
+        if len(run) >= _MIN_LITERAL:
+            candidates.append(("".join(run),))
+        run.clear()
+
+    i, n = 0, len(pattern)
+    while i < n:
+        char = pattern[i]
+        # One atom: a literal character, a group's literals, or something else.
+        literal_char: str | None = None
+        group: tuple[str, ...] | None = None
+        if char == "\\":
+            nxt = pattern[i + 1 : i + 2]
+            if nxt and not nxt.isalnum():
+                literal_char = nxt
+            i += 2
+        elif char == "[":
+            i = _skip_class(pattern, i)
+        elif char == "(":
+            end = _group_end(pattern, i)
+            if end < 0:
+                return None
+            inner = pattern[i + 1 : end]
+            if inner.startswith("?"):
+                if inner.startswith("?:"):
+                    group = alternative_literals(inner[2:])
+                elif inner.startswith("?P<"):
+                    close = inner.find(">")
+                    if close < 0:
+                        return None
+                    group = alternative_literals(inner[close + 1 :])
+                elif not inner.startswith(("?=", "?!", "?<=", "?<!", "?P=")):
+                    return None  # inline flags, comments, conditionals: give up
+            else:
+                group = alternative_literals(inner)
+            i = end + 1
+        elif char in "*+?{" and not (char == "{" and _QUANTIFIER.match(pattern, i) is None):
+            return None  # a quantifier with nothing to repeat: malformed
+        elif char in ".^$|)":
+            i += 1
+        else:
+            literal_char = char
+            i += 1
+        # The quantifier applying to the atom, if any.
+        optional = False
+        repeated = False
+        if i < n and pattern[i] in "*+?{":
+            quantifier = pattern[i]
+            if quantifier == "{":
+                m = _QUANTIFIER.match(pattern, i)
+                if m is not None:
+                    low = m.group(1)
+                    optional = not low or int(low) == 0
+                    repeated = True
+                    i = m.end()
+            else:
+                optional = quantifier in "*?"
+                repeated = True
+                i += 1
+            if repeated and i < n and pattern[i] in "?+":
+                i += 1  # lazy or possessive
+        if literal_char is not None and not optional:
+            run.append(literal_char)
+            if repeated:
+                flush()
+            continue
+        flush()
+        if group is not None and not optional:
+            candidates.append(group)
+    flush()
+    if not candidates:
+        return None
+    return min(candidates, key=lambda lits: (len(lits), -min(len(x) for x in lits)))
+
+
 # ---------------------------------------------------------------------------------------------
 # Compiled signatures
 
@@ -172,6 +325,9 @@ class _LineRegex:
     regex: re.Pattern[str]
     literal: str | None
     ignore_case: bool
+    # When `literal` is None: case-sensitive literals one of which any match must contain.
+    alternatives: tuple[str, ...] | None
+    why: str
 
 
 def _line_regex(pattern: str) -> _LineRegex:
@@ -181,6 +337,8 @@ def _line_regex(pattern: str) -> _LineRegex:
         regex=re.compile(pattern),
         literal=lit[0] if lit else None,
         ignore_case=lit[1] if lit else False,
+        alternatives=alternative_literals(pattern) if lit is None else None,
+        why=f"text matches /{pattern}/",
     )
 
 
@@ -250,6 +408,38 @@ def _compiled(kb: KnowledgeBase) -> list[CompiledEntry]:
     return compiled
 
 
+# The signatures that can match a report of one crash type and architecture, per entry.
+_Candidates = list[tuple[CompiledEntry, tuple[_CompiledSignature, ...]]]
+
+
+def _candidates(compiled: list[CompiledEntry], crash_type: str, arch: str | None) -> _Candidates:
+    """`compiled` without the signatures whose crash type or architecture cannot match."""
+    result: _Candidates = []
+    for item in compiled:
+        kept = tuple(
+            sig
+            for sig in item.signatures
+            if (not sig.crash_types or crash_type in sig.crash_types)
+            and (sig.arch is None or sig.arch == arch)
+        )
+        if kept:
+            result.append((item, kept))
+    return result
+
+
+def _indexed(kb: KnowledgeBase, crash_type: str, arch: str | None) -> _Candidates:
+    index: dict[tuple[str, str | None], _Candidates] | None = kb.cache.get(_INDEX_KEY)
+    if index is None:
+        index = {}
+        kb.cache[_INDEX_KEY] = index
+    key = (crash_type, arch)
+    found = index.get(key)
+    if found is None:
+        found = _candidates(_compiled(kb), crash_type, arch)
+        index[key] = found
+    return found
+
+
 # ---------------------------------------------------------------------------------------------
 # Per-report view
 
@@ -257,30 +447,33 @@ def _compiled(kb: KnowledgeBase) -> list[CompiledEntry]:
 _NOT_TAINTED = re.compile(r"Not tainted", re.IGNORECASE)
 
 
-@dataclass
 class _ReportView:
-    """What the matcher needs from a report, computed once per report."""
+    """What the matcher needs from a report, computed once per report (text parts lazily)."""
 
-    report: PanicReport
-    lines: list[LogLine] = field(init=False)
-    joined: str = field(init=False)
-    joined_lower: str | None = field(init=False, default=None)
-    starts: list[int] = field(init=False)
-    taint: frozenset[str] = field(init=False)
-    events: frozenset[str] = field(init=False)
-    modules: tuple[str, ...] = field(init=False)
-    frames: tuple[str, ...] = field(init=False)
-    memo: dict[str, Evidence | None] = field(init=False, default_factory=dict)
+    __slots__ = (
+        "_first",
+        "_joined",
+        "_joined_lower",
+        "_lines",
+        "_starts",
+        "crash_type",
+        "events",
+        "frames",
+        "memo",
+        "modules",
+        "report",
+        "taint",
+    )
 
-    def __post_init__(self) -> None:
-        report = self.report
-        self.lines = [line for line in report.lines if line.kernel]
-        self.starts = []
-        offset = 0
-        for line in self.lines:
-            self.starts.append(offset)
-            offset += len(line.text) + 1
-        self.joined = "\n".join(line.text for line in self.lines)
+    def __init__(self, report: PanicReport) -> None:
+        self.report = report
+        self.crash_type = str(report.crash_type)
+        self._lines: list[LogLine] | None = None
+        self._joined = ""
+        self._joined_lower: str | None = None
+        self._starts: list[int] = []
+        # First position of a case-sensitive literal in the joined text (-1: absent).
+        self._first: dict[str, int] = {}
         letters = {flag for flag in report.taint_flags if len(flag) == 1}
         if report.taint and not _NOT_TAINTED.search(report.taint):
             # The raw taint string ("P           OE") is the ground truth when flags are names.
@@ -296,40 +489,90 @@ class _ReportView:
         if report.ip_symbol:
             frames.insert(0, report.ip_symbol)
         self.frames = tuple(dict.fromkeys(frames))
+        self.memo: dict[str, Evidence | None] = {}
+
+    def _text(self) -> list[LogLine]:
+        """The kernel lines, their start offsets and their joined text, built on first use."""
+        if self._lines is None:
+            lines = [line for line in self.report.lines if line.kernel]
+            texts = [line.text for line in lines]
+            self._joined = "\n".join(texts)
+            starts = list(accumulate([len(t) + 1 for t in texts], initial=0))
+            starts.pop()
+            self._starts = starts
+            self._lines = lines
+        return self._lines
 
     def _lower(self) -> str:
-        if self.joined_lower is None:
-            self.joined_lower = self.joined.lower()
-        return self.joined_lower
+        if self._joined_lower is None:
+            self._joined_lower = self._joined.lower()
+        return self._joined_lower
 
     def search_lines(self, rx: _LineRegex) -> Evidence | None:
         """The first kernel line matching `rx` as (number, text, why), or None."""
-        if rx.pattern in self.memo:
-            return self.memo[rx.pattern]
+        memo = self.memo
+        if rx.pattern in memo:
+            return memo[rx.pattern]
         found = self._search(rx)
-        self.memo[rx.pattern] = found
+        memo[rx.pattern] = found
         return found
 
+    def _find_first(self, literal: str) -> int:
+        pos = self._first.get(literal)
+        if pos is None:
+            pos = self._joined.find(literal)
+            self._first[literal] = pos
+        return pos
+
     def _search(self, rx: _LineRegex) -> Evidence | None:
-        why = f"text matches /{rx.pattern}/"
+        lines = self._text()
+        starts = self._starts
+        search = rx.regex.search
         if rx.literal is None:
-            for line in self.lines:
-                if rx.regex.search(line.text):
-                    return (line.number, line.text, why)
+            if rx.alternatives is not None:
+                return self._search_alternatives(rx, rx.alternatives)
+            for line in lines:
+                if search(line.text):
+                    return (line.number, line.text, rx.why)
             return None
-        haystack = self._lower() if rx.ignore_case else self.joined
-        pos = haystack.find(rx.literal)
+        if rx.ignore_case:
+            haystack = self._lower()
+            pos = haystack.find(rx.literal)
+        else:
+            haystack = self._joined
+            pos = self._find_first(rx.literal)
         last_index = -1
         while pos >= 0:
-            index = bisect.bisect_right(self.starts, pos) - 1
+            index = bisect.bisect_right(starts, pos) - 1
             if index != last_index:
-                line = self.lines[index]
-                if rx.regex.search(line.text):
-                    return (line.number, line.text, why)
+                line = lines[index]
+                if search(line.text):
+                    return (line.number, line.text, rx.why)
                 last_index = index
             # Jump to the next line: the literal cannot span lines.
-            next_start = self.starts[index + 1] if index + 1 < len(self.starts) else len(haystack)
+            next_start = starts[index + 1] if index + 1 < len(starts) else len(haystack)
             pos = haystack.find(rx.literal, next_start)
+        return None
+
+    def _search_alternatives(self, rx: _LineRegex, literals: tuple[str, ...]) -> Evidence | None:
+        """`_search` for a regex any match of which contains one of `literals`."""
+        lines = self._text()
+        starts = self._starts
+        joined = self._joined
+        count = len(starts)
+        candidates: set[int] = set()
+        for literal in literals:
+            pos = self._find_first(literal)
+            while pos >= 0:
+                index = bisect.bisect_right(starts, pos) - 1
+                candidates.add(index)
+                next_start = starts[index + 1] if index + 1 < count else len(joined)
+                pos = joined.find(literal, next_start)
+        search = rx.regex.search
+        for index in sorted(candidates):
+            line = lines[index]
+            if search(line.text):
+                return (line.number, line.text, rx.why)
         return None
 
     def line_containing(self, needle: str) -> LogLine | None:
@@ -355,10 +598,14 @@ def _anchor(line: LogLine | None, why: str) -> Evidence:
 
 
 def _match_signature(sig: _CompiledSignature, view: _ReportView) -> list[Evidence] | None:
-    """Evidence for every condition of `sig`, or None when one of them fails."""
+    """Evidence for every condition of `sig`, or None when one of them fails.
+
+    Conditions are checked cheapest first (sets, then one-string regexes, then the memoised
+    line search, then frames and modules); the evidence keeps the order of the conditions.
+    """
     report = view.report
     # Cheap set and equality checks first: most signatures fail here without any regex.
-    if sig.crash_types and str(report.crash_type) not in sig.crash_types:
+    if sig.crash_types and view.crash_type not in sig.crash_types:
         return None
     if sig.arch is not None and report.arch != sig.arch:
         return None
@@ -366,50 +613,61 @@ def _match_signature(sig: _CompiledSignature, view: _ReportView) -> list[Evidenc
         return None
     if sig.events and not sig.events <= view.events:
         return None
-    evidence: list[Evidence] = []
+    if sig.title is not None and not sig.title.search(report.title):
+        return None
+    if sig.panic is not None and (
+        report.panic_line is None or not sig.panic.search(report.panic_line.text)
+    ):
+        return None
+    if sig.guilty_frame is not None and (
+        report.guilty_frame is None or not sig.guilty_frame.search(report.guilty_frame)
+    ):
+        return None
+    text_hit: Evidence | None = None
     if sig.text is not None:
-        hit = view.search_lines(sig.text)
-        if hit is None:
+        text_hit = view.search_lines(sig.text)
+        if text_hit is None:
             return None
-        evidence.append(hit)
+    name: str | None = None
+    if sig.frame is not None:
+        rx_frame = sig.frame
+        name = next((f for f in view.frames if rx_frame.search(f)), None)
+        if name is None:
+            return None
+    module: str | None = None
+    if sig.module is not None:
+        rx_module = sig.module
+        module = next((m for m in view.modules if rx_module.search(m)), None)
+        if module is None:
+            return None
+    if sig.not_text is not None and view.search_lines(sig.not_text) is not None:
+        return None
+
+    evidence: list[Evidence] = []
+    if text_hit is not None:
+        evidence.append(text_hit)
     if sig.title is not None:
-        if not sig.title.search(report.title):
-            return None
         evidence.append(_anchor(report.first_failure, f"title matches /{sig.title.pattern}/"))
     if sig.panic is not None:
-        if report.panic_line is None or not sig.panic.search(report.panic_line.text):
-            return None
         evidence.append(_anchor(report.panic_line, f"panic line matches /{sig.panic.pattern}/"))
-    if sig.guilty_frame is not None:
-        if report.guilty_frame is None or not sig.guilty_frame.search(report.guilty_frame):
-            return None
+    if sig.guilty_frame is not None and report.guilty_frame is not None:
         evidence.append(
             _anchor(
                 view.line_containing(report.guilty_frame),
                 f"guilty frame {report.guilty_frame} matches /{sig.guilty_frame.pattern}/",
             )
         )
-    if sig.frame is not None:
-        rx_frame = sig.frame
-        name = next((f for f in view.frames if rx_frame.search(f)), None)
-        if name is None:
-            return None
+    if sig.frame is not None and name is not None:
         evidence.append(
-            _anchor(view.line_containing(name), f"frame {name} matches /{rx_frame.pattern}/")
+            _anchor(view.line_containing(name), f"frame {name} matches /{sig.frame.pattern}/")
         )
-    if sig.module is not None:
-        rx_module = sig.module
-        module = next((m for m in view.modules if rx_module.search(m)), None)
-        if module is None:
-            return None
+    if sig.module is not None and module is not None:
         evidence.append(
             _anchor(
                 view.line_containing(f"[{module}]") or view.line_containing(module),
-                f"module {module} matches /{rx_module.pattern}/",
+                f"module {module} matches /{sig.module.pattern}/",
             )
         )
-    if sig.not_text is not None and view.search_lines(sig.not_text) is not None:
-        return None
     # Facts that come from the parser rather than a regex are listed after the regex evidence.
     if sig.crash_types:
         evidence.append(_anchor(report.first_failure, f"crash type is {report.crash_type}"))
@@ -442,15 +700,20 @@ def match_entries(report: PanicReport, kb: KnowledgeBase) -> list[SignatureMatch
     At most one match per entry (its first matching signature). Specific entries come first,
     then generic ones, each group sorted by id; an empty list means no signature applies.
     """
-    return match_compiled(_compiled(kb), report)
+    view = _ReportView(report)
+    return _match_candidates(_indexed(kb, view.crash_type, report.arch), view)
 
 
 def match_compiled(compiled: list[CompiledEntry], report: PanicReport) -> list[SignatureMatch]:
     """`match_entries` over entries compiled once with `compile_entries` (validators, tests)."""
     view = _ReportView(report)
+    return _match_candidates(_candidates(compiled, view.crash_type, report.arch), view)
+
+
+def _match_candidates(candidates: _Candidates, view: _ReportView) -> list[SignatureMatch]:
     matches: list[SignatureMatch] = []
-    for item in compiled:
-        for sig in item.signatures:
+    for item, signatures in candidates:
+        for sig in signatures:
             evidence = _match_signature(sig, view)
             if evidence is not None:
                 matches.append(

@@ -10,7 +10,12 @@ import pytest
 from kb_helpers import entry_dict, report, write_entry
 
 from knowledge_base.loader import load_knowledge_base
-from knowledge_base.matcher import match_entries, match_entry, required_literal
+from knowledge_base.matcher import (
+    alternative_literals,
+    match_entries,
+    match_entry,
+    required_literal,
+)
 from knowledge_base.schema import Entry
 from vmcore_parsers.report import CrashType, Event, EventKind, Frame, LogLine
 
@@ -172,6 +177,34 @@ def test_match_entries_over_a_kb(tmp_path: Path) -> None:
 )
 def test_required_literal(pattern: str, literal: tuple[str, bool] | None) -> None:
     assert required_literal(pattern) == literal
+
+
+@pytest.mark.parametrize(
+    ("pattern", "literals"),
+    [
+        ("(I/O error|Medium Error)", ("I/O error", "Medium Error")),
+        (r"foo|bar(baz|qux)", ("foo", "bar")),
+        (r"(RIP: [0-9a-f]{4}:|\bIP: )\S+ \[(zfs|spl)\]", ("RIP: ", "IP: ")),
+        (r"(?:abcd|efgh)x?", ("abcd", "efgh")),
+        (r"(?P<name>abcd|efgh)", ("abcd", "efgh")),
+        ("(abc)?def|ghij", ("def", "ghij")),
+        ("foo|ba", None),  # an alternative without a literal
+        ("(foo|)bar", ("bar",)),  # the empty alternative rules the group out
+        ("(?i)foo|bar", None),  # inline flags: give up
+        ("foo|(?=bar)", None),
+        ("a+bcd|efg{0,2}hij", ("bcd", "hij")),
+        (r"x{2,3}yz|abc", None),
+    ],
+)
+def test_alternative_literals(pattern: str, literals: tuple[str, ...] | None) -> None:
+    assert alternative_literals(pattern) == literals
+
+
+def test_alternation_prefilter_finds_the_first_matching_line() -> None:
+    entry = _entry({"text": r"(Xid \(PCI:\S+\): 79|PCI: system error|Hardware name: \S+ Inc)"})
+    found = match_entry(_report(), entry)
+    assert found is not None
+    assert found.evidence[0][1] == LINES[3]
 
 
 def test_speed_hundred_entries_on_a_20k_log(tmp_path: Path) -> None:
