@@ -49,6 +49,7 @@ Shapes that cannot be told apart from the text alone, and the choice made:
 
 from __future__ import annotations
 
+import operator
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -190,13 +191,59 @@ _SERIAL_NOISE = re.compile(
 # (`re.M`, `\s` narrowed to `[^\S\n]` so no match crosses a line, and a catch-all tail), so
 # `findall` returns exactly one tuple per line without a Python call per line.
 
-# `_KPREFIX` followed by the message: (lvl, ts, caller, text), "" for a group that did not match
-# (every group that matches is non-empty).
+# The common shape first, then `_KPREFIX` in full. The first branch only takes lines on which
+# the full pattern would give the same result: an optional `<0>`..`<7>` level (kernel), ASCII
+# digits, spaces as padding, and a caller id or nothing that could start one after the time
+# stamp; it is cheaper because it avoids `\d` and `\s` (Unicode classes) and the level group.
+# Groups: (fast ts, fast caller, fast text, lvl, ts, caller, text), "" for a group that did not
+# match; the fast ts is non-empty exactly when the first branch matched.
+_FAST_TS = r"([0-9]{1,10}\.[0-9]{1,9})"
+# `[ ts]` with an optional caller id, as `_KPREFIX` takes it. When no caller id follows, nothing
+# that could begin one may follow either (the full pattern would try it).
+_FAST_PFX = r"\[ *" + _FAST_TS + r"\](?: ?\[ *([TC][0-9]{1,10})\]|(?! ?\[[^\S\n]*[TC])) ?"
 _FAST_KPREFIX = re.compile(
-    r"^(?:<(\d{1,3})>)?"
+    r"^(?:(?:<[0-7]>)?" + _FAST_PFX + r"(.*)"
+    r"|(?:<(\d{1,3})>)?"
     r"(?:\[[^\S\n]*(\d{1,10}\.\d{1,9})(?: <[^\S\n]*\d+\.\d+>)?\])?"
     r"(?: ?\[[^\S\n]*([TC]\d{1,10})\])?"
-    r" ?(.*)",
+    r" ?(.*))",
+    re.M,
+)
+_KPrefixes = list[tuple[str, str, str, str, str, str, str]]
+
+# Journal and syslog lines, restricted the same way to the shape `_stamped` parses without
+# surprises: a calendar stamp (ASCII digits), a host that does not end in `:`, and then
+# `kernel:` (msg with or without printk's `[ts]`), a console line (`[ts] msg`, netconsole
+# receivers), or another program's line (it starts with a letter). What `_stamped` would do with
+# anything else is left to `_stamped`.
+_FAST_STAMP = (
+    r"(?:[A-Z][a-z]{2} ([ 0-9])[0-9] [0-9]{2}:[0-9]{2}:[0-9]{2}(?:(\.)[0-9]+)?"
+    r"|([A-Z])[a-z]{2} [0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?"
+    r" [A-Za-z0-9+-]{1,6}"
+    r"|[0-9]{4}-[0-9]{2}-[0-9]{2}(T)[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?"
+    r"(?:[+-][0-9]{2}:[0-9]{2}|(Z|[+-][0-9]{4}))?)"
+    r" [^\s\[]\S*(?<!:) "
+)
+# What `_kernel_prefix` accepts at the start of a string (any of its groups), and `_KMSG`.
+_KPREFIX_AHEAD = (
+    r"<\d{1,3}>|\[[^\S\n]*\d{1,10}\.\d{1,9}(?: <[^\S\n]*\d+\.\d+>)?\]| ?\[[^\S\n]*[TC]\d{1,10}\]"
+)
+_KMSG_AHEAD = r"\d{1,4},\d{1,20},\d{1,20},[^,;\n]*(?:,[^;\n]*)?;"
+# For the vote: `_line_kind`'s "stamp:STAMP:BODY" as (day, fraction dot, full, iso, iso zone
+# without a colon, kernel, kernel-ts, console, kmsg), or the whole line for `_line_kind`.
+_FAST_STAMP_KIND = re.compile(
+    r"^(?:" + _FAST_STAMP + r"(?:(k)ernel:(?: |(?! ))(?:(?=" + _KPREFIX_AHEAD + r")(.))?"
+    r"|(?=" + _KPREFIX_AHEAD + r")(.)|(?=" + _KMSG_AHEAD + r")(.)|).*|(.*))",
+    re.M,
+)
+# For the parse: (kernel, ts, caller, text) as `_stamped` gives them, or the whole line. The
+# stamp's groups are made non-capturing (all of them are plain `(`).
+_FAST_STAMPED = re.compile(
+    r"^(?:"
+    + re.sub(r"\((?!\?)", "(?:", _FAST_STAMP)
+    + r"(?:(kernel:)(?: |(?! ))|(?!kernel:)(?=[A-Za-z\[]))(?:"
+    + _FAST_PFX
+    + r"|(?![<\[]| \[))(.*)|(.*))",
     re.M,
 )
 
@@ -474,8 +521,9 @@ def _prepare(text: str) -> tuple[list[int], list[str], _Evidence]:
         cleaned = _CONTROL.sub("", text)
     ev.garbage = len(text) - len(cleaned)
     text = cleaned
-    ev.crlf = "\r\n" in text
+    # A single-character search is much faster than a two-character one.
     has_cr = "\r" in text
+    ev.crlf = has_cr and "\r\n" in text
     raw_lines = text.split("\n")
     if has_cr:
         # CRLF endings (the usual reason for a CR) only need stripping; a CR left inside a
@@ -504,22 +552,53 @@ def _prepare(text: str) -> tuple[list[int], list[str], _Evidence]:
     return numbers, lines, ev
 
 
-def _line_kinds(sample: list[str], found: list[tuple[str, str, str, str]]) -> Counter[str]:
+def _line_kinds(sample: list[str], found: _KPrefixes) -> Counter[str]:
     """Count `_line_kind` over the sample, given `_FAST_KPREFIX` matches for its lines.
 
     A line that starts with `[` or `<` and carries a kernel prefix is "ts" (a `_MONO` match is
-    one too, and it is "mono-kernel" only with `kernel:` in the line); the rest are asked.
+    one too, and it is "mono-kernel" only with `kernel:` in the line); the rest are asked,
+    journal and syslog lines through `_FAST_STAMP_KIND` first.
     """
+    fast = next(zip(*found, strict=True))
+    if "" not in fast and "kernel:" not in "\n".join(sample):
+        return Counter(ts=len(sample))  # the usual dmesg
     prefixed = 0
     others: list[str] = []
-    for line, (lvl, ts, caller, _) in zip(sample, found, strict=True):
-        if (lvl or ts or caller) and line[0] in "[<" and "kernel:" not in line:
+    for line, (fts, _, _, lvl, ts, caller, _) in zip(sample, found, strict=True):
+        if (fts or lvl or ts or caller) and line[0] in "[<" and "kernel:" not in line:
             prefixed += 1
         else:
             others.append(line)
-    kinds = Counter(map(_line_kind, others))
+    kinds = _other_kinds(others)
     if prefixed:
         kinds["ts"] += prefixed
+    return kinds
+
+
+def _other_kinds(others: list[str]) -> Counter[str]:
+    """`Counter(map(_line_kind, others))`, with the common journal and syslog lines in bulk."""
+    if len(others) < 8:
+        return Counter(map(_line_kind, others))
+    kinds: Counter[str] = Counter()
+    found = _FAST_STAMP_KIND.findall("\n".join(others))
+    for key, n in Counter(found).items():
+        day, dot, full, iso, nocolon, k, kts, console, kmsg, whole = key
+        if whole:
+            kinds[_line_kind(whole)] += n
+            continue
+        if iso:
+            stamp = "iso-nocolon" if nocolon else "iso"
+        elif full:
+            stamp = "full"
+        elif dot:
+            stamp = "precise"
+        else:
+            stamp = "trad-space" if day == " " else ("trad-zero" if day == "0" else "trad")
+        if k:
+            body = "kernel-ts" if kts else "kernel"
+        else:
+            body = "console" if console else ("kmsg" if kmsg else "other")
+        kinds[f"stamp:{stamp}:{body}"] += n
     return kinds
 
 
@@ -567,7 +646,7 @@ def _is_continuation(line: str, fmt: str) -> bool:
 def _parse_kernel_lines(
     numbers: list[int],
     texts: list[str],
-    found: list[tuple[str, str, str, str]],
+    found: _KPrefixes,
     fmt: str,
     bare_kernel: bool,
 ) -> list[LogLine]:
@@ -577,7 +656,31 @@ def _parse_kernel_lines(
     pstore = fmt == "pstore"
     continuation = not bare_kernel
     serial = fmt == "serial-console"
-    for number, line, (lvl, ts, caller, text) in zip(numbers, texts, found, strict=True):
+    fast_ts, fast_caller, fast_text = list(zip(*found, strict=True))[:3]
+    callers = [c or None for c in fast_caller] if any(fast_caller) else None
+    # Runs of lines the first branch took become LogLines in bulk (such a line starts with `[`
+    # or `<`: never a pstore header nor a continuation); the others are taken one by one.
+    start = 0
+    for stop in [*compress(range(len(texts)), map(operator.not_, fast_ts)), len(texts)]:
+        if start < stop:
+            stamps = map(float, fast_ts[start:stop])
+            if callers is None:
+                lines.extend(map(LogLine, numbers[start:stop], fast_text[start:stop], stamps))
+            else:
+                lines.extend(
+                    map(
+                        LogLine,
+                        numbers[start:stop],
+                        fast_text[start:stop],
+                        stamps,
+                        callers[start:stop],
+                    )
+                )
+        start = stop + 1
+        if stop == len(texts):
+            break
+        number, line = numbers[stop], texts[stop]
+        _, _, _, lvl, ts, caller, text = found[stop]
         if pstore and (_PSTORE_HEADER.match(line) or _RAMOOPS_HEADER.match(line)):
             continue
         if (
@@ -594,6 +697,30 @@ def _parse_kernel_lines(
             append(LogLine(number, text, float(ts) if ts else None, caller or None, kernel))
         else:
             append(LogLine(number, *_parse_unprefixed(line, fmt, bare_kernel)))
+    return lines
+
+
+def _parse_stamped_lines(
+    numbers: list[int], texts: list[str], fmt: str, bare_kernel: bool
+) -> list[LogLine]:
+    """`_parse_lines` for journal, syslog and netconsole, with `_FAST_STAMPED` doing most."""
+    lines: list[LogLine] = []
+    append = lines.append
+    found = _FAST_STAMPED.findall("\n".join(texts))
+    for number, line, (k, ts, caller, text, whole) in zip(numbers, texts, found, strict=True):
+        if not whole:
+            append(LogLine(number, text, float(ts) if ts else None, caller or None, bool(k or ts)))
+            continue
+        if _JOURNAL_MARKER.match(line):
+            continue
+        parsed = _stamped(line)
+        if parsed is None:
+            if line[0] in " \t" and lines and not bare_kernel and _is_continuation(line, fmt):
+                prev = lines[-1]
+                append(LogLine(number, line, prev.timestamp, prev.caller, prev.kernel))
+                continue
+            parsed = _parse_kernelish(line, fmt, bare_kernel)
+        append(LogLine(number, *parsed))
     return lines
 
 
@@ -671,6 +798,10 @@ _LINE_BY_LINE_FORMATS = frozenset(
 )
 
 
+# Of those, the ones `_parse_stamped_lines` takes.
+_STAMPED_FORMATS = frozenset({"journalctl-short", "journalctl-short-iso", "syslog", "netconsole"})
+
+
 def _reorder_pstore(prepared: list[tuple[int, str]]) -> list[tuple[int, str]]:
     """Put concatenated pstore parts back in time order.
 
@@ -718,9 +849,9 @@ def normalize(text: str) -> NormalizedLog:
         return NormalizedLog(format="unknown", lines=fallback)
 
 
-def _kprefixes(lines: list[str]) -> list[tuple[str, str, str, str]]:
-    """`_FAST_KPREFIX` over the lines: one (lvl, ts, caller, text) per line."""
-    found: list[tuple[str, str, str, str]] = _FAST_KPREFIX.findall("\n".join(lines))
+def _kprefixes(lines: list[str]) -> _KPrefixes:
+    """`_FAST_KPREFIX` over the lines: one tuple of its groups per line."""
+    found: _KPrefixes = _FAST_KPREFIX.findall("\n".join(lines))
     if len(found) != len(lines):  # pragma: no cover - one match per line by construction
         raise AssertionError("kernel prefix pass lost a line")
     return found
@@ -746,6 +877,10 @@ def _normalize(text: str) -> NormalizedLog:
     bare_kernel = fmt in {"plain", "unknown"} or (
         fmt == "serial-console" and kinds["ts"] * 10 < kinds["ts"] + kinds["none"] + kinds["noise"]
     )
+    if fmt in _STAMPED_FORMATS:
+        return NormalizedLog(
+            format=fmt, lines=_parse_stamped_lines(numbers, lines, fmt, bare_kernel)
+        )
     if fmt in _LINE_BY_LINE_FORMATS:
         return NormalizedLog(
             format=fmt, lines=_parse_lines(list(zip(numbers, lines, strict=True)), fmt, bare_kernel)

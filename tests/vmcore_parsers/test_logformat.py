@@ -559,3 +559,22 @@ def test_long_dmesg_middle_lines_parsed_like_sampled_ones() -> None:
     assert got[200] == (201, "user line", 200.000001, None, False)
     assert got[350] == (351, "   continued", 350.000001, "T350", True)
     assert got[449] == (450, "line 450", 450.000001, "T450", True)
+
+
+def test_journal_lines_off_the_common_shape() -> None:
+    """Journal lines the bulk pattern does not take are parsed one by one, in place."""
+    common = [f"Nov 03 09:12:{i:02d} host kernel: usb 1-{i}: new device" for i in range(12)]
+    odd = [
+        "Nov 03 09:13:00 systemd[1]: --no-hostname line",  # the host is the identifier
+        "Nov 03 09:13:01 host kernel: <4>[   12.500000] level inside",
+        "Nov 03 09:13:02 host kernel: [   12.600000] [T42] caller id",
+        "  an indented continuation",
+    ]
+    log = normalize("\n".join(common[:6] + odd + common[6:]))
+    assert log.format == "journalctl-short"
+    assert [line.number for line in log.lines] == list(range(1, 17))
+    assert log.lines[0] == LogLine(1, "usb 1-0: new device", None, None, True)
+    assert log.lines[6] == LogLine(7, "systemd[1]: --no-hostname line", None, None, False)
+    assert log.lines[7] == LogLine(8, "level inside", 12.5, None, True)
+    assert log.lines[8] == LogLine(9, "caller id", 12.6, "T42", True)
+    assert log.lines[9] == LogLine(10, "  an indented continuation", 12.6, "T42", True)
