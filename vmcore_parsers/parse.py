@@ -132,9 +132,13 @@ _NEEDLES: list[str] = sorted(
 # yields the longest needle there and _CLOSURE adds the shorter needles inside it.
 # `test_oops_table` checks that each row's example line is found this way.
 _NEEDLE_TRIE = _trie_regex(_NEEDLES)
-_HEAD = re.compile(r"\n[ \t]*(?:\{\d+\}|\[ )?(?=(" + _NEEDLE_TRIE + "))")
+# No needle starts with a blank, `{`, `[ ` or `"`, so the prefixes before it are matched
+# possessively, and a needle's first character is checked before the trie is tried.
+assert not any(n[0] in ' \t{"' or n.startswith("[ ") for n in _NEEDLES)
+_FIRST = "(?=[" + re.escape("".join(sorted({n[0] for n in _NEEDLES}))) + "])"
+_HEAD = re.compile(r"\n[ \t]*+(?:\{\d+\}|\[ )?+" + _FIRST + "(?=(" + _NEEDLE_TRIE + "))")
 # (`: "` too: the crash(8) utility's `sys` output quotes the panic message, `PANIC: "BUG: ..."`.)
-_COLON = re.compile(r": \"?(?=(" + _NEEDLE_TRIE + "))")
+_COLON = re.compile(r": \"?+" + _FIRST + "(?=(" + _NEEDLE_TRIE + "))")
 _FIND_KEYS: tuple[str, ...] = ("invoked oom-killer",)
 _CLOSURE: dict[str, frozenset[str]] = {
     needle: frozenset(other for other in _NEEDLES if other in needle) for needle in _NEEDLES
@@ -159,6 +163,9 @@ def _plan(needles: frozenset[str]) -> _Plan:
         tuple(r for r in EVENT_ROWS if r.needle in needles),
         tuple(MARKERS[n] for n in needles if n in MARKERS),
     )
+
+
+_NEEDLE_PLANS: dict[str, _Plan] = {needle: _plan(_CLOSURE[needle]) for needle in _NEEDLES}
 
 
 # --- the report's own lines -----------------------------------------------------------------
@@ -264,8 +271,7 @@ def _match_frame(text: str) -> tuple[Frame, bool] | None:
             arm32 = True
     if match is None:
         return None
-    groups = match.groupdict()
-    reliable = not groups.get("q")
+    reliable = arm32 or not match["q"]  # (32-bit ARM frames have no `?` mark)
     return Frame(match["func"], match["off"], match["size"], match["mod"], reliable), arm32
 
 
@@ -308,7 +314,10 @@ class _PanicHit:
 @dataclass(slots=True)
 class _Scan:
     joined: str  # "\n" + the lines joined by "\n"
-    starts: list[int]  # offset of each line in `joined` (plus one past the end)
+    texts: list[str]  # the lines' texts (the excerpt head's text for a cut first line)
+    # Offsets in `joined` of lines first, first + 1, ... (see `_window`): the report's lines.
+    starts: list[int] = field(default_factory=list)
+    first: int = 0
     hits: list[_Hit] = field(default_factory=list)
     panics: list[_PanicHit] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
@@ -398,66 +407,132 @@ def _scan(lines: list[LogLine]) -> _Scan:
         texts[0] = head
     # A leading newline lets the line-head pattern see the first line too.
     joined = "\n" + "\n".join(texts)
-    starts = list(accumulate((len(t) + 1 for t in texts), initial=1))
-    scan = _Scan(joined=joined, starts=starts)
-    found: dict[int, set[str]] = {}
-    for match in _HEAD.finditer(joined):
-        found.setdefault(bisect.bisect_right(starts, match.start() + 1) - 1, set()).add(
-            match.group(1)
-        )
-    for match in _COLON.finditer(joined):
-        found.setdefault(bisect.bisect_right(starts, match.start()) - 1, set()).add(match.group(1))
+    scan = _Scan(joined=joined, texts=texts)
+    # (offset in `joined`, needle) of every candidate; the offset lies in the needle's line.
+    found = [(match.end(), match.group(1)) for match in _HEAD.finditer(joined)]
+    found += [(match.start(), match.group(1)) for match in _COLON.finditer(joined)]
     for key in _FIND_KEYS:
         position = joined.find(key)
         while position >= 0:
-            index = bisect.bisect_right(starts, position) - 1
-            found.setdefault(index, set()).add(key)
+            found.append((position, key))
             position = joined.find(key, position + len(key))
-    for index in sorted(found):
-        if index >= len(lines):
+    if not found:
+        return scan
+    found.sort()
+    count = len(lines)
+    position = 0
+    index, counted = -1, 0  # line `index` holds offset `counted` (the leading newline)
+    while position < len(found):
+        offset, needle = found[position]
+        position += 1
+        limit = joined.find("\n", offset)
+        if limit < 0:
+            limit = len(joined)
+        more: list[str] | None = None
+        while position < len(found) and found[position][0] < limit:
+            if more is None:
+                more = [needle]
+            more.append(found[position][1])
+            position += 1
+        index += joined.count("\n", counted, offset)
+        counted = offset
+        if index >= count:
             continue
         line = lines[index]
         if not line.kernel and not (index == 0 and head is not None):
             continue
         text = texts[index]
-        needles: set[str] = set()
-        for needle in found[index]:
-            needles |= _CLOSURE[needle]
-        plan = _plan(frozenset(needles))
-        for marker in plan.markers:
-            if marker == "version":
-                if scan.version is None and (version := _LINUX_VERSION.search(text)):
-                    scan.version = version.group("rel")
-            elif marker == "dmi":
-                if scan.dmi is None and (dmi := _DMI_LINE.match(text)):
-                    scan.dmi = dmi.group("hw").strip()
-            elif marker in ("trace", "end"):
-                scan.boundaries.append(index)
-                if marker == "trace":
-                    scan.trace_starts.append(index)
-        if plan.panics:
-            panic = _first_match(plan.panics, text)
-            if panic is not None:
-                panic_row, panic_groups = panic
-                scan.panics.append(_PanicHit(index, panic_row, panic_groups))
-                scan.matched[index] = panic_row.name
-                _add_event(scan, EventKind.PANIC, line, index)
-            # Either a panic, or the `---[ end Kernel panic ... ]---` echo of one: nothing else.
-            if "Kernel panic - not syncing" in text:
-                continue
-        report = _first_match(plan.reports, text)
-        if report is not None:
-            row, groups = report
-            scan.hits.append(_Hit(index, row, groups))
-            scan.matched[index] = row.name
-            _add_event(scan, row.event_kind, line, index)
+        kind = _CLASSES.get(text)
+        if kind is None:
+            kind = _classify(text, _NEEDLE_PLANS[needle] if more is None else _plan_of(more))
+            if len(_CLASSES) >= _CLASSES_MAX:
+                _CLASSES.clear()
+            _CLASSES[text] = kind
+        if kind is _NOTHING:
             continue
-        for event in plan.events:
-            if event.regex is None or event.regex.search(text):
-                _add_event(scan, event.kind, line, index)
-                scan.matched[index] = event.name
-                break
+        _apply(scan, kind, line, index)
     return scan
+
+
+@dataclass(frozen=True, slots=True)
+class _Class:
+    """What one line is (a pure function of its text, so cached across logs by text)."""
+
+    boundaries: int = 0  # how many trace / end-of-trace markers it holds
+    traces: int = 0  # how many trace markers
+    version: str | None = None
+    dmi: str | None = None
+    panic: tuple[PanicRow, dict[str, str]] | None = None
+    report: tuple[ReportRow, dict[str, str]] | None = None
+    event: EventRow | None = None
+
+
+_NOTHING = _Class()
+_CLASSES: dict[str, _Class] = {}
+_CLASSES_MAX = 16384
+
+
+def _plan_of(needles: list[str]) -> _Plan:
+    closure: set[str] = set()
+    for needle in needles:
+        closure |= _CLOSURE[needle]
+    return _plan(frozenset(closure))
+
+
+def _classify(text: str, plan: _Plan) -> _Class:
+    boundaries = traces = 0
+    version = dmi = None
+    for marker in plan.markers:
+        if marker == "version":
+            if version is None and (found := _LINUX_VERSION.search(text)):
+                version = found.group("rel")
+        elif marker == "dmi":
+            if dmi is None and (found_dmi := _DMI_LINE.match(text)):
+                dmi = found_dmi.group("hw").strip()
+        elif marker in ("trace", "end"):
+            boundaries += 1
+            if marker == "trace":
+                traces += 1
+    panic = report = event = None
+    done = False
+    if plan.panics:
+        panic = _first_match(plan.panics, text)
+        # Either a panic, or the `---[ end Kernel panic ... ]---` echo of one: nothing else.
+        done = "Kernel panic - not syncing" in text
+    if not done:
+        report = _first_match(plan.reports, text)
+        if report is None:
+            for row in plan.events:
+                if row.regex is None or row.regex.search(text):
+                    event = row
+                    break
+    kind = _Class(boundaries, traces, version, dmi, panic, report, event)
+    return _NOTHING if kind == _NOTHING else kind
+
+
+def _apply(scan: _Scan, kind: _Class, line: LogLine, index: int) -> None:
+    """Record line `index`, classified as `kind`, in the scan."""
+    if kind.version is not None and scan.version is None:
+        scan.version = kind.version
+    if kind.dmi is not None and scan.dmi is None:
+        scan.dmi = kind.dmi
+    for _ in range(kind.boundaries):
+        scan.boundaries.append(index)
+    for _ in range(kind.traces):
+        scan.trace_starts.append(index)
+    if kind.panic is not None:
+        panic_row, panic_groups = kind.panic
+        scan.panics.append(_PanicHit(index, panic_row, dict(panic_groups)))
+        scan.matched[index] = panic_row.name
+        _add_event(scan, EventKind.PANIC, line, index)
+    if kind.report is not None:
+        row, groups = kind.report
+        scan.hits.append(_Hit(index, row, dict(groups)))
+        scan.matched[index] = row.name
+        _add_event(scan, row.event_kind, line, index)
+    elif kind.event is not None:
+        _add_event(scan, kind.event.kind, line, index)
+        scan.matched[index] = kind.event.name
 
 
 _Row = TypeVar("_Row", ReportRow, PanicRow)
@@ -581,6 +656,7 @@ def _build(
     report.call_trace = trace.frames
     if ip is not None:
         report.ip_symbol, report.ip_module = ip.function, ip.module
+    _window(scan, start, context_end)
     _read_context(lines, scan, start=start, end=context_end, report=report, groups=groups)
     if report.kernel_release is None:
         report.kernel_release = scan.version
@@ -787,10 +863,22 @@ def _find_ip(lines: list[LogLine], start: int, end: int) -> tuple[Frame, str] | 
     return None
 
 
+def _window(scan: _Scan, start: int, end: int) -> None:
+    """Compute the offsets in `scan.joined` of lines start..end (end is one past the last
+    line read, so its offset may be one past the end of `joined`)."""
+    offset = sum(map(len, scan.texts[:start])) + start + 1
+    scan.first = start
+    scan.starts = list(accumulate((len(t) + 1 for t in scan.texts[start:end]), initial=offset))
+
+
 def _line_at(scan: _Scan, position: int) -> tuple[int, str]:
     """The index and text of the line holding offset `position` of `scan.joined`."""
-    index = bisect.bisect_right(scan.starts, position) - 1
-    return index, scan.joined[scan.starts[index] : scan.starts[index + 1] - 1]
+    joined, starts = scan.joined, scan.starts
+    if position < starts[0]:
+        index = scan.first - joined.count("\n", position, starts[0])
+        return index, joined[joined.rfind("\n", 0, position) + 1 : joined.find("\n", position)]
+    offset = bisect.bisect_right(starts, position) - 1
+    return scan.first + offset, joined[starts[offset] : starts[offset + 1] - 1]
 
 
 def _find_line(
@@ -800,7 +888,7 @@ def _find_line(
     over the joined text instead of a Python loop over lines)."""
     if start >= end:
         return None
-    position, limit = scan.starts[start], scan.starts[end]
+    position, limit = scan.starts[start - scan.first], scan.starts[end - scan.first]
     while True:
         position = scan.joined.find(key, position, limit)
         if position < 0:
@@ -809,7 +897,7 @@ def _find_line(
         match = regex.search(text)
         if match:
             return match
-        position = scan.starts[index + 1]
+        position = scan.starts[index - scan.first + 1]
 
 
 def _read_context(
@@ -849,10 +937,11 @@ def _read_context(
     match = _find_line(scan, "Hardware name: ", start, end, _HARDWARE_LINE)
     if match:
         report.hardware = match["hw"].strip()
-    position = scan.joined.find("Modules linked in:", scan.starts[start], scan.starts[end])
+    first, last = scan.starts[start - scan.first], scan.starts[end - scan.first]
+    position = scan.joined.find("Modules linked in:", first, last)
     if position < 0:
         # Hung-task and OOM reports do not list modules; an earlier report of this boot might.
-        position = scan.joined.rfind("Modules linked in:", 0, scan.starts[start])
+        position = scan.joined.rfind("Modules linked in:", 0, first)
     if position >= 0:
         report.modules = _modules(lines, _line_at(scan, position)[0])
 
