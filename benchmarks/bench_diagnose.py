@@ -45,7 +45,10 @@ def padded_logs(count: int, target_bytes: list[int], seed: int = 1) -> list[str]
         stamp = 0.0
         while size < target:
             stamp += rng.random()
-            line = f"[{stamp:12.6f}] {rng.choice(_BOOT_LINES)}\n"
+            message = rng.choice(_BOOT_LINES).format(
+                a=rng.choice("abcd"), n=rng.randrange(1, 64), big=rng.randrange(10**5, 10**7)
+            )
+            line = f"[{stamp:12.6f}] {message}\n"
             noise.append(line)
             size += len(line)
         logs.append("".join(noise) + body)
