@@ -4,6 +4,7 @@
 or dumps produces text and calls it.
 """
 
+from vmcore_parsers.parse import parse_log
 from vmcore_parsers.report import CrashType, Event, EventKind, Frame, LogLine, PanicReport
 
-__all__ = ["CrashType", "Event", "EventKind", "Frame", "LogLine", "PanicReport"]
+__all__ = ["CrashType", "Event", "EventKind", "Frame", "LogLine", "PanicReport", "parse_log"]
