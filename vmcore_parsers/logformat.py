@@ -16,6 +16,13 @@ How it works, and why:
 * Lines are then parsed one by one with the chosen shape first and a fallback to the generic
   kernel prefix second, so mixed files (a serial console where kernel lines carry timestamps and
   user-space noise does not; a pasted preamble before a dmesg) still come out right.
+* A quoted log (a mail reply or bug tracker quote: `> [ts] msg`, `>> ...`, `> > ...`) is
+  unquoted before the vote when most lines carry the same quote depth, so it comes out as its
+  inner shape; lines quoted less deeply (the reply around it) keep their markers.
+* A kernel line glued after a login or shell prompt (`root@host:~# [ 45.1] Kernel panic ...`,
+  `[root@host ~]# BUG: ...`, `# Kernel panic ...` on a console without printk time) keeps the
+  kernel's part as a kernel line, when what follows the prompt starts like a kernel message (a
+  printk time stamp or a known crash header). Other prompt lines stay console debris.
 * Nothing is reordered, except pstore: a `dmesg-ramoops-N` record split into several parts
   stores the newest chunk as Part1, so concatenated parts are put back oldest first.
 * `LogLine.number` always points at the line in the original input (1-based, counting `\\n`),
@@ -183,6 +190,29 @@ _SERIAL_NOISE = re.compile(
     # contain the separators keep this linear on hostile lines such as `a@b:a@b:...`.
     r"|[\w.-]{1,64}@[\w.-]{1,253}:[^\s#$]*[#$]|\[[\w.-]{1,64}@[\w.-]{1,253} [^\]]*\][#$]"
 )
+
+# A prompt a kernel console line can land right after, on a console with no newline yet: login
+# and password prompts, shell prompts (`root@host:~# `, `[root@host ~]# `, SUSE's `host:~ # `,
+# `sh-5.1# `, busybox `/ # `, a bare `# ` or `$ `) and the initramfs shell. Bounded classes
+# that cannot contain the separators keep it linear on hostile lines.
+_PROMPT = (
+    r"(?:\S{1,253} )?login: ?|Password: ?|\(initramfs\) ?"
+    r"|(?:[\w.-]{1,64}@)?[\w.-]{1,253}:[^\s#$]{0,4096} ?[#$] ?"
+    r"|\[[\w.-]{1,64}@[\w.-]{1,253} [^\]]{0,4096}\][#$] ?"
+    r"|(?:[\w./~-]{1,64} ?)?[#$] ?"
+)
+# What a kernel message glued after such a prompt starts with: the printk prefix (or dmesg -T's
+# wall clock), or a crash header that a console without printk time shows bare.
+_KERNEL_START = (
+    r"(?:<\d{1,3}>)?\[ *\d{1,10}\.\d{1,9}\]"
+    r"|\[[A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \d{4}\]"
+    r"|Kernel panic - not syncing:|BUG:|Oops\b|Unable to handle kernel|Internal error:|WARNING:"
+    r"|INFO: task|watchdog:|rcu:|general protection fault|kernel BUG at|---\[ end Kernel panic"
+)
+_GLUED = re.compile(r"(?:" + _PROMPT + r")(?=" + _KERNEL_START + r")")
+
+# Quote markers of a log pasted into a mail or a bug tracker reply: `> `, `>> `, `> > `.
+_QUOTE = re.compile(r"(?:> ?)+")
 
 # --- Whole-text fast paths ------------------------------------------------------------------
 #
@@ -552,6 +582,32 @@ def _prepare(text: str) -> tuple[list[int], list[str], _Evidence]:
     return numbers, lines, ev
 
 
+def _unquote(numbers: list[int], lines: list[str]) -> tuple[list[int], list[str]]:
+    """Strip the quote markers of a quoted log (a mail reply, a bug tracker quote).
+
+    Only when most lines carry the same quote depth; that many markers are then removed from
+    every line quoted at least that deep. Lines left empty are dropped; numbers are kept.
+    """
+    quoted = [line for line in lines if line[0] == ">"]
+    if len(quoted) * 2 <= len(lines):
+        return numbers, lines
+    # Every quoted line starts with `>`, so `_QUOTE` matches it.
+    depths = Counter(_QUOTE.findall(line, 0, 64)[0].count(">") for line in quoted)
+    depth, n = depths.most_common(1)[0]
+    if n * 2 <= len(lines):
+        return numbers, lines
+    strip = re.compile(rf"(?:> ?){{{depth}}}")
+    out_numbers: list[int] = []
+    out_lines: list[str] = []
+    for number, line in zip(numbers, lines, strict=True):
+        m = strip.match(line)
+        inner = line if m is None else line[m.end() :]
+        if inner and not inner.isspace():
+            out_numbers.append(number)
+            out_lines.append(inner)
+    return out_numbers, out_lines
+
+
 def _line_kinds(sample: list[str], found: _KPrefixes) -> Counter[str]:
     """Count `_line_kind` over the sample, given `_FAST_KPREFIX` matches for its lines.
 
@@ -620,6 +676,12 @@ def _parse_unprefixed(line: str, fmt: str, bare_kernel: bool) -> _Parsed:
         parsed = _decode_prefix(line)
         if parsed is not None:
             return parsed
+    m = _GLUED.match(line)
+    if m is not None:
+        # A kernel line glued after a shell or login prompt: keep the kernel's part.
+        rest = line[m.end() :]
+        parsed = _kernel_prefix(rest) or _wall_prefix(rest)
+        return parsed if parsed is not None else (rest, None, None, True)
     if fmt == "serial-console":
         # A console line that landed after a prompt or unfinished user-space output: the
         # kernel's part is what matters (checked before the noise test, since a login prompt
@@ -859,6 +921,10 @@ def _kprefixes(lines: list[str]) -> _KPrefixes:
 
 def _normalize(text: str) -> NormalizedLog:
     numbers, lines, ev = _prepare(text)
+    # A quoted log has quoted lines at its head or tail; looking there is far cheaper than a
+    # search of the whole text (two-character searches are slow).
+    if any(line[0] == ">" for line in lines[:32]) or any(line[0] == ">" for line in lines[-32:]):
+        numbers, lines = _unquote(numbers, lines)
     if not lines:
         return NormalizedLog(format="unknown", lines=[])
     # The vote looks at the head of the file and its tail: enough lines to see the shape, few

@@ -578,3 +578,164 @@ def test_journal_lines_off_the_common_shape() -> None:
     assert log.lines[7] == LogLine(8, "level inside", 12.5, None, True)
     assert log.lines[8] == LogLine(9, "caller id", 12.6, "T42", True)
     assert log.lines[9] == LogLine(10, "  an indented continuation", 12.6, "T42", True)
+
+
+# --- Quoted logs (mail replies, bug tracker quotes) ---------------------------------------
+
+
+def test_quoted_dmesg_in_mail_reply() -> None:
+    text = (
+        "On Tue, Nov 24, 2026 at 10:41, Jonas wrote:\n"
+        "> Hi, the box oopsed after resume:\n"
+        ">\n"
+        "> [ 4218.204466] BUG: kernel NULL pointer dereference, address: 0000000000000018\n"
+        "> [ 4218.204618] Call Trace:\n"
+        ">[ 4218.204621]  <TASK>\n"
+        "> [ 4218.204690]  iwl_mvm_mac_ampdu_action+0x1a4/0x2f0 [iwlmvm]\n"
+        "> [ 4218.204975]  </TASK>\n"
+        ">\n"
+        "Can you try disable_11ax=1?\n"
+    )
+    log = normalize(text)
+    assert log.format == "dmesg"
+    assert rows(log) == [
+        (1, "On Tue, Nov 24, 2026 at 10:41, Jonas wrote:", None, None, False),
+        (2, "Hi, the box oopsed after resume:", None, None, False),
+        (
+            4,
+            "BUG: kernel NULL pointer dereference, address: 0000000000000018",
+            4218.204466,
+            None,
+            True,
+        ),
+        (5, "Call Trace:", 4218.204618, None, True),
+        (6, " <TASK>", 4218.204621, None, True),
+        (7, " iwl_mvm_mac_ampdu_action+0x1a4/0x2f0 [iwlmvm]", 4218.20469, None, True),
+        (8, " </TASK>", 4218.204975, None, True),
+        (10, "Can you try disable_11ax=1?", None, None, False),
+    ]
+
+
+def test_quoted_twice_dmesg_t_keeps_the_outer_reply_quoted() -> None:
+    text = (
+        "> > [Mon Nov 23 09:12:01 2026] watchdog: BUG: soft lockup - CPU#3 stuck for 26s!\n"
+        "> > [Mon Nov 23 09:12:01 2026] CPU: 3 PID: 991 Comm: fio Not tainted 6.1.0\n"
+        ">> [Mon Nov 23 09:12:02 2026] Kernel panic - not syncing: softlockup: hung tasks\n"
+        "> Same here on 6.1.0.\n"
+    )
+    log = normalize(text)
+    assert log.format == "dmesg-T"
+    assert [(ln.number, ln.text, ln.kernel) for ln in log.lines] == [
+        (1, "watchdog: BUG: soft lockup - CPU#3 stuck for 26s!", True),
+        (2, "CPU: 3 PID: 991 Comm: fio Not tainted 6.1.0", True),
+        (3, "Kernel panic - not syncing: softlockup: hung tasks", True),
+        (4, "> Same here on 6.1.0.", False),
+    ]
+
+
+def test_quoted_journal() -> None:
+    text = (
+        "> Nov 23 09:12:01 web1 kernel: BUG: unable to handle page fault for address: ffff8\n"
+        "> Nov 23 09:12:01 web1 kernel: Oops: 0000 [#1] PREEMPT SMP NOPTI\n"
+        "> Nov 23 09:12:02 web1 systemd[1]: nginx.service: Main process exited\n"
+    )
+    log = normalize(text)
+    assert log.format == "journalctl-short"
+    assert rows(log) == [
+        (1, "BUG: unable to handle page fault for address: ffff8", None, None, True),
+        (2, "Oops: 0000 [#1] PREEMPT SMP NOPTI", None, None, True),
+        (3, "systemd[1]: nginx.service: Main process exited", None, None, False),
+    ]
+
+
+def test_few_quoted_lines_are_left_alone() -> None:
+    lines = [f"[   {i}.000000] line {i}" for i in range(1, 9)]
+    lines[4] = "> not a quote marker, a stray line"
+    log = normalize("\n".join(lines))
+    assert log.format == "dmesg"
+    assert log.lines[4] == LogLine(5, "> not a quote marker, a stray line", None, None, False)
+    assert [ln.number for ln in log.lines] == list(range(1, 9))
+
+
+def test_quoted_long_log_is_unquoted_past_the_sample() -> None:
+    body = "".join(f"> [ {i:5d}.000001] line {i}\n" for i in range(1, 1001))
+    log = normalize("Pasted from the serial log:\n" + body)
+    assert log.format == "dmesg"
+    assert len(log.lines) == 1001
+    assert log.lines[500] == LogLine(501, "line 500", 500.000001, None, True)
+
+
+# --- Kernel lines glued to a prompt -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("line", "text", "timestamp"),
+    [
+        (
+            "root@host:~# [   45.1] Kernel panic - not syncing: sysrq triggered crash",
+            "Kernel panic - not syncing: sysrq triggered crash",
+            45.1,
+        ),
+        (
+            "login: [   12.3] BUG: unable to handle page fault",
+            "BUG: unable to handle page fault",
+            12.3,
+        ),
+        ("archvm login: [   48.118723] Oops: 0002 [#1] SMP", "Oops: 0002 [#1] SMP", 48.118723),
+        ("/ # [    7.500000][  T191] WARNING: CPU: 0 PID: 191", "WARNING: CPU: 0 PID: 191", 7.5),
+    ],
+)
+def test_timestamped_kernel_line_after_prompt(line: str, text: str, timestamp: float) -> None:
+    log = normalize(f"[    1.000000] Linux version 6.6.0\n{line}\n[   99.000000] Call Trace:\n")
+    assert log.lines[1].text == text
+    assert log.lines[1].timestamp == timestamp
+    assert log.lines[1].kernel
+
+
+def test_bare_crash_headers_after_prompts_on_a_console_without_time() -> None:
+    text = (
+        "\x1b[0;32m[  OK  ] Reached target multi-user.target.\x1b[0m\r\n"
+        "Run /sbin/init as init process\r\n"
+        "[root@host ~]# BUG: spinlock lockup suspected on CPU#0, kworker/0:1/23\r\n"
+        "host:~ # Unable to handle kernel paging request at virtual address dead000000000108\r\n"
+        "sh-5.2# rcu: INFO: rcu_preempt detected stalls on CPUs/tasks:\r\n"
+        "(initramfs) INFO: task kworker/u8:2:57 blocked for more than 120 seconds.\r\n"
+        "$ watchdog: BUG: soft lockup - CPU#1 stuck for 23s! [swapper/1:0]\r\n"
+        "# Kernel panic - not syncing: stack-protector: Kernel stack is corrupted in: f+0x1\r\n"
+        "root@host:~# echo c > /proc/sysrq-trigger\r\n"
+        "root@host:~# Oopsie, that is not the kernel\r\n"
+    )
+    log = normalize(text)
+    assert log.format == "serial-console"
+    assert [(ln.text, ln.kernel) for ln in log.lines] == [
+        ("[  OK  ] Reached target multi-user.target.", False),
+        ("Run /sbin/init as init process", True),
+        ("BUG: spinlock lockup suspected on CPU#0, kworker/0:1/23", True),
+        ("Unable to handle kernel paging request at virtual address dead000000000108", True),
+        ("rcu: INFO: rcu_preempt detected stalls on CPUs/tasks:", True),
+        ("INFO: task kworker/u8:2:57 blocked for more than 120 seconds.", True),
+        ("watchdog: BUG: soft lockup - CPU#1 stuck for 23s! [swapper/1:0]", True),
+        (
+            "Kernel panic - not syncing: stack-protector: Kernel stack is corrupted in: f+0x1",
+            True,
+        ),
+        ("root@host:~# echo c > /proc/sysrq-trigger", False),
+        ("root@host:~# Oopsie, that is not the kernel", False),
+    ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "root@h:" + "a" * 200_000 + "\n[    1.000000] x\n",
+        "[a@b " + "x" * 200_000 + "\n[    1.000000] x\n",
+        "> " * 200_000,
+        ("> " * 1000 + "\n") * 200,
+        "# " * 100_000 + "BUG:",
+    ],
+    ids=["prompt-colon", "prompt-bracket", "quote-markers", "quote-lines", "hash-prompts"],
+)
+def test_prompt_and_quote_handling_stays_linear(text: str) -> None:
+    start = time.perf_counter()
+    normalize(text)
+    assert time.perf_counter() - start < 2.0
