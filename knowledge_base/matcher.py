@@ -69,7 +69,6 @@ def required_literal(pattern: str) -> tuple[str, bool] | None:
     i, n = 0, len(pattern)
     runs: list[str] = []
     run: list[str] = []
-    depth = 0
 
     def flush() -> None:
         if run:
@@ -85,20 +84,6 @@ def required_literal(pattern: str) -> tuple[str, bool] | None:
         i = flags.end()
     while i < n:
         char = pattern[i]
-        if depth > 0:
-            # Inside a group: only track nesting; contents may be optional or alternated.
-            if char == "\\":
-                i += 2
-                continue
-            if char == "[":
-                i = _skip_class(pattern, i)
-                continue
-            if char == "(":
-                depth += 1
-            elif char == ")":
-                depth -= 1
-            i += 1
-            continue
         if char == "|":
             return None
         if char == "\\":
@@ -129,9 +114,12 @@ def required_literal(pattern: str) -> tuple[str, bool] | None:
             i = _skip_class(pattern, i)
             continue
         if char == "(":
+            # A group's contents may be optional or alternated: skip it whole.
             flush()
-            depth += 1
-            i += 1
+            end = _group_end(pattern, i)
+            if end < 0:
+                break
+            i = end + 1
             continue
         if char in _SPECIAL:
             flush()
