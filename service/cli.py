@@ -10,12 +10,14 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+from rich.progress import Progress
 
 from service.render import render_diagnosis
 from vmcore_parsers.errors import InputError
@@ -131,38 +133,15 @@ def _batches(items: list[Path], size: int) -> Iterator[list[Path]]:
         yield items[start : start + size]
 
 
-class _progress:
+@contextmanager
+def _progress(total: int, enabled: bool) -> Iterator[Callable[[int], None]]:
     """A rich progress bar on stderr for long batches; a no-op for a handful of files."""
-
-    def __init__(self, total: int, enabled: bool) -> None:
-        self.total = total
-        self.enabled = enabled and stderr.is_terminal
-        self._progress: object | None = None
-
-    def __enter__(self) -> _Advance:
-        if not self.enabled:
-            return _Advance(None, None)
-        from rich.progress import Progress
-
-        progress = Progress(console=stderr, transient=True)
-        progress.start()
-        task = progress.add_task("diagnosing", total=self.total)
-        self._progress = progress
-        return _Advance(progress, task)
-
-    def __exit__(self, *exc: object) -> None:
-        if self._progress is not None:
-            self._progress.stop()  # type: ignore[attr-defined]
-
-
-class _Advance:
-    def __init__(self, progress: object | None, task: object | None) -> None:
-        self._progress = progress
-        self._task = task
-
-    def __call__(self, count: int) -> None:
-        if self._progress is not None:
-            self._progress.advance(self._task, count)  # type: ignore[attr-defined]
+    if not (enabled and stderr.is_terminal):
+        yield lambda count: None
+        return
+    with Progress(console=stderr, transient=True) as progress:
+        task = progress.add_task("diagnosing", total=total)
+        yield lambda count: progress.advance(task, count)
 
 
 @kb_app.command("validate")

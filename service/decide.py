@@ -31,6 +31,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from knowledge_base.schema import Entry, Status
+from service.diagnosis import DecidedBy
 
 # Used only when the model manifest carries no measured signature precision.
 DEFAULT_SIGNATURE_PRECISION: dict[Status, float] = {
@@ -49,7 +50,7 @@ class Decision:
     entry_id: str | None
     category: str
     confidence: float
-    decided_by: str
+    decided_by: DecidedBy
 
 
 def decide(
@@ -81,7 +82,7 @@ def decide(
         )
         entry = entries[best]
         prob = probabilities.get(best, 0.0)
-        decided_by = "signature+model" if prob >= threshold else "signature"
+        decided_by: DecidedBy = "signature+model" if prob >= threshold else "signature"
         return Decision(best, entry.category, max(prob, floor(entry)), decided_by)
 
     category_probs = category_probabilities(probabilities, entries)

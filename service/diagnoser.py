@@ -150,7 +150,7 @@ class Diagnoser:
                 else None
             ),
             confidence=round(decision.confidence, 4),
-            decided_by=decision.decided_by,  # type: ignore[arg-type]
+            decided_by=decision.decided_by,
             summary=advice.summary if advice else None,
             alternatives=self._alternatives(decision, probs, specific + generic),
             evidence=_evidence(report, matches, decision) if report else [],
