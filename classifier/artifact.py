@@ -209,6 +209,16 @@ class LoadedModel:
         return float(self.manifest["threshold"])
 
     @property
+    def category_threshold(self) -> float:
+        """The threshold for category-level answers (summed probability of a category).
+
+        Chosen on validation data like `threshold`; a manifest written before it existed
+        falls back to `threshold`.
+        """
+        value = self.manifest.get("category_threshold")
+        return float(value) if value is not None else self.threshold
+
+    @property
     def labels(self) -> list[str]:
         """The root-cause ids the model can answer (and `unknown`)."""
         return [str(label) for label in self.manifest["labels"]]

@@ -57,6 +57,7 @@ from classifier.threshold import (
     DEFAULT_TARGET_PRECISION,
     UNKNOWN,
     ThresholdChoice,
+    choose_category_threshold,
     choose_threshold,
     is_right,
     precision_coverage,
@@ -375,6 +376,7 @@ class Evaluation:
     metrics: dict[str, Any]
     threshold: ThresholdChoice
     labels: list[str]
+    category_threshold: ThresholdChoice | None = None
     seconds: dict[str, float] = field(default_factory=dict)
 
 
@@ -416,6 +418,13 @@ def run_evaluation(
         [str(y) for y in dataset.labels[dev]],
         target_precision=target_precision,
         fallbacks=fallbacks,
+    )
+    category_choice = choose_category_threshold(
+        oof,
+        labels,
+        [str(y) for y in dataset.labels[dev]],
+        label_categories,
+        target_precision=target_precision,
     )
 
     started = time.perf_counter()
@@ -482,8 +491,16 @@ def run_evaluation(
             "target_precision": choice.target_precision,
             "criterion": choice.criterion(),
         },
+        "category_threshold": {
+            "value": category_choice.threshold,
+            "precision": category_choice.precision,
+            "coverage": category_choice.coverage,
+            "met": category_choice.met,
+            "target_precision": category_choice.target_precision,
+            "criterion": category_choice.criterion(),
+        },
     }
-    return Evaluation(metrics, choice, labels, seconds)
+    return Evaluation(metrics, choice, labels, category_threshold=category_choice, seconds=seconds)
 
 
 # --- Report ------------------------------------------------------------------------------
@@ -578,6 +595,18 @@ def render_report(metrics: Mapping[str, Any]) -> str:
         f"Chosen on {val['folds']}-fold grouped out-of-fold predictions over the development "
         f"part: threshold **{thr['value']:.3f}**, precision {_pct(thr['precision'])}, "
         f"coverage {_pct(thr['coverage'])}.",
+    ]
+    cat_thr = metrics.get("category_threshold")
+    if cat_thr:
+        lines += [
+            "",
+            "Category-level answers (no signature matched, no root cause above the threshold) "
+            f"have their own threshold. Criterion: {cat_thr['criterion']} (target met: "
+            f"{'yes' if cat_thr['met'] else 'NO'}). On the same predictions: threshold "
+            f"**{cat_thr['value']:.3f}**, precision {_pct(cat_thr['precision'])}, coverage "
+            f"{_pct(cat_thr['coverage'])}.",
+        ]
+    lines += [
         "",
         "## Leave-examples-out view (development part, out-of-fold)",
         "",

@@ -16,6 +16,14 @@ When no threshold meets the target, the one with the best precision is taken (ti
 lowest) and `met` is False, so the report can say so. `floor` keeps the threshold away from
 near-uniform probabilities, where a small validation set would make any precision figure
 noise.
+
+The **category threshold** (`choose_category_threshold`) applies the same criterion to
+category-level answers, which the combination rule gives when no signature matched and no
+root cause reaches the threshold: the answer is the most probable category other than
+`unknown` (`unknown` is never given as an answer), its score the summed probability of the
+category's entries, and it is right when it is the true label's category. Root causes have
+few examples each, so their threshold ends up high; categories are much easier, and gating
+them by the root-cause threshold would make the model never name a category either.
 """
 
 from __future__ import annotations
@@ -54,6 +62,19 @@ class ThresholdChoice:
             f"'{UNKNOWN}') reach precision >= {self.target_precision:.2f} on grouped "
             "out-of-fold validation predictions; the generic entry of the true root cause's "
             "category counts as right"
+        )
+
+
+@dataclass(frozen=True)
+class CategoryThresholdChoice(ThresholdChoice):
+    """A threshold on category-level answers (summed probability of the top category)."""
+
+    def criterion(self) -> str:
+        """A one-line description for manifests and reports."""
+        return (
+            "lowest threshold >= floor on the summed probability of the top category other "
+            f"than '{UNKNOWN}' whose category answers reach precision >= "
+            f"{self.target_precision:.2f} on grouped out-of-fold validation predictions"
         )
 
 
@@ -117,3 +138,50 @@ def choose_threshold(
     if best is None:  # no answers at all: nothing to measure, keep the floor
         return ThresholdChoice(floor, 1.0, 0.0, False, target_precision)
     return best
+
+
+def top_categories(
+    probabilities: npt.NDArray[np.float64],
+    labels: Sequence[str],
+    label_categories: Mapping[str, str],
+) -> tuple[list[str], FloatArray]:
+    """The most probable category other than `unknown` and its summed probability, per row.
+
+    A label missing from `label_categories` counts as `unknown` (as in the combination rule).
+    """
+    matrix = np.asarray(probabilities, dtype=np.float64)
+    categories = sorted({label_categories.get(label, UNKNOWN) for label in labels} - {UNKNOWN})
+    if not categories or matrix.shape[0] == 0:
+        return [UNKNOWN] * matrix.shape[0], np.zeros(matrix.shape[0], dtype=np.float64)
+    index = {category: i for i, category in enumerate(categories)}
+    summed = np.zeros((matrix.shape[0], len(categories)), dtype=np.float64)
+    for column, label in enumerate(labels):
+        category = label_categories.get(label, UNKNOWN)
+        if category != UNKNOWN:
+            summed[:, index[category]] += matrix[:, column]
+    best = summed.argmax(axis=1)
+    return [categories[i] for i in best], summed[np.arange(len(best)), best]
+
+
+def choose_category_threshold(
+    probabilities: npt.NDArray[np.float64],
+    labels: Sequence[str],
+    true_labels: Sequence[str],
+    label_categories: Mapping[str, str],
+    *,
+    target_precision: float = DEFAULT_TARGET_PRECISION,
+    floor: float = DEFAULT_FLOOR,
+) -> ThresholdChoice:
+    """The category-level threshold: `choose_threshold`'s criterion applied to categories.
+
+    See the module docstring; a sample whose true label is `unknown` (or of the `unknown`
+    category) makes any category answer wrong.
+    """
+    top, prob = top_categories(probabilities, labels, label_categories)
+    truth = [label_categories.get(label, UNKNOWN) for label in true_labels]
+    choice = choose_threshold(
+        top, prob, truth, target_precision=target_precision, floor=floor, fallbacks=None
+    )
+    return CategoryThresholdChoice(
+        choice.threshold, choice.precision, choice.coverage, choice.met, choice.target_precision
+    )

@@ -146,6 +146,8 @@ def train_model(
     metrics: dict[str, Any] = {}
     threshold = DEFAULT_THRESHOLD
     criterion = "default (not evaluated)"
+    category_threshold = DEFAULT_THRESHOLD
+    category_criterion = "default (not evaluated)"
     if evaluate:
         progress.start("grouped evaluation", 5)
         started = time.perf_counter()
@@ -160,6 +162,9 @@ def train_model(
         metrics = evaluation.metrics
         threshold = evaluation.threshold.threshold
         criterion = evaluation.threshold.criterion()
+        if evaluation.category_threshold is not None:
+            category_threshold = evaluation.category_threshold.threshold
+            category_criterion = evaluation.category_threshold.criterion()
 
     progress.start("fitting the shipped model", 1)
     started = time.perf_counter()
@@ -190,6 +195,8 @@ def train_model(
         metrics=summary,
         extra={
             "threshold_criterion": criterion,
+            "category_threshold": float(category_threshold),
+            "category_threshold_criterion": category_criterion,
             "signature_precision": {k: v["precision"] for k, v in sig_precision.items()},
             "config": config.describe(),
             "seed": seed,
@@ -215,6 +222,7 @@ def train_model(
         write_report(metrics, report_path)
     progress.note(
         f"model {artifact.version}: threshold {threshold:.3f}, "
+        f"category threshold {category_threshold:.3f}, "
         + (
             f"test accuracy {summary['test_accuracy']:.3f} "
             f"(baseline {summary['baseline_test_accuracy']:.3f}), "

@@ -14,15 +14,17 @@ The rule, in order (each step only runs when the previous one did not decide):
    category's generic entry is (`signature`).
 4. **No signature matched** (e.g. a bare `Kernel panic - not syncing:` with an unfamiliar
    message): the model's top entry if it reaches the threshold (`model`); else the most
-   probable category's generic entry if that category's summed probability reaches it
-   (`model`); else abstain (`unknown`, `none`).
+   probable category other than `unknown`, as its generic entry, if that category's summed
+   probability reaches the *category threshold* (`model`); else abstain (`unknown`, `none`).
 
 Confidence is the model's calibrated probability of the chosen entry (for a generic entry:
 of its whole category). A signature decision is never reported below the empirical precision
 of signature decisions at the entry's status (measured on held-out data by
 `classifier.evaluate`, defaulting to the status priors below), because a specific signature is
-stronger evidence than a bag of words. The abstention threshold is chosen on validation data
-and stored in the model manifest.
+stronger evidence than a bag of words. The abstention threshold (root causes) and the category
+threshold (category-level answers in step 4; the abstention threshold when not given) are
+chosen separately on validation data, by the same precision criterion, and stored in the model
+manifest.
 """
 
 from __future__ import annotations
@@ -62,8 +64,12 @@ def decide(
     entries: Mapping[str, Entry],
     threshold: float = DEFAULT_THRESHOLD,
     signature_precision: Mapping[str, float] | None = None,
+    category_threshold: float | None = None,
 ) -> Decision:
-    """Apply the combination rule; `probabilities` is empty when no model is loaded."""
+    """Apply the combination rule; `probabilities` is empty when no model is loaded.
+
+    `category_threshold` gates step 4's category-level answer (None: `threshold`).
+    """
     if not crash_found:
         return Decision(None, "unknown", 0.0, "none")
     precision = signature_precision or {}
@@ -104,7 +110,8 @@ def decide(
         known = {c: p for c, p in category_probs.items() if c != "unknown"}
         if known:
             category = max(known, key=lambda c: known[c])
-            if known[category] >= threshold:
+            gate = threshold if category_threshold is None else category_threshold
+            if known[category] >= gate:
                 generic_id = _generic_id(entries, category)
                 if generic_id is not None:
                     return Decision(generic_id, category, known[category], "model")

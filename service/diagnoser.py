@@ -132,6 +132,7 @@ class Diagnoser:
             probabilities=probs,
             entries=entries,
             threshold=self.model.threshold if self.model else 0.5,
+            category_threshold=self.model.category_threshold if self.model else None,
             signature_precision=self.model.signature_precision if self.model else None,
         )
         if report is None:

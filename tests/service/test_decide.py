@@ -103,6 +103,23 @@ def run(**kwargs: object) -> tuple[str | None, str, float, str]:
             (None, "unknown", 0.0, "none"),
         ),
         (
+            "no signature, category below the root-cause threshold but above its own",
+            {
+                "probabilities": {"oom-runaway": 0.5, "oom-cgroup": 0.3, "nvidia-null": 0.2},
+                "threshold": 0.9,
+                "category_threshold": 0.75,
+            },
+            ("generic-oom", "oom", 0.8, "model"),
+        ),
+        (
+            "no signature, category threshold not given: the root-cause threshold gates it",
+            {
+                "probabilities": {"oom-runaway": 0.5, "oom-cgroup": 0.3, "nvidia-null": 0.2},
+                "threshold": 0.9,
+            },
+            (None, "unknown", 0.0, "none"),
+        ),
+        (
             "no signature and no model: abstain",
             {},
             (None, "unknown", 0.0, "none"),
