@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import accumulate
 
@@ -616,18 +617,12 @@ def _match_signature(sig: _CompiledSignature, view: _ReportView) -> list[Evidenc
         text_hit = view.search_lines(sig.text)
         if text_hit is None:
             return None
-    name: str | None = None
-    if sig.frame is not None:
-        rx_frame = sig.frame
-        name = next((f for f in view.frames if rx_frame.search(f)), None)
-        if name is None:
-            return None
-    module: str | None = None
-    if sig.module is not None:
-        rx_module = sig.module
-        module = next((m for m in view.modules if rx_module.search(m)), None)
-        if module is None:
-            return None
+    name = _first_match(sig.frame, view.frames)
+    if sig.frame is not None and name is None:
+        return None
+    module = _first_match(sig.module, view.modules)
+    if sig.module is not None and module is None:
+        return None
     if sig.not_text is not None and view.search_lines(sig.not_text) is not None:
         return None
 
@@ -724,3 +719,10 @@ def match_entry(report: PanicReport, entry: Entry) -> SignatureMatch | None:
     """
     found = match_compiled(compile_entries([entry]), report)
     return found[0] if found else None
+
+
+def _first_match(pattern: re.Pattern[str] | None, names: Iterable[str]) -> str | None:
+    """The first of `names` that `pattern` finds (None without a pattern or a match)."""
+    if pattern is None:
+        return None
+    return next((n for n in names if pattern.search(n)), None)
