@@ -101,24 +101,22 @@ def _diagnose_batch(
     """Read and diagnose one batch; unreadable files keep their place with their error."""
     from service.diagnoser import LogSource
 
-    outcomes: list[tuple[Path, Diagnosis | InputError]] = []
-    readable: list[tuple[int, LogInput]] = []
+    reads: list[tuple[Path, LogInput | InputError]] = []
     for path in batch:
         try:
-            readable.append((len(outcomes), read_log_file(path, max_size)))
-            outcomes.append((path, InputError("not diagnosed yet")))
+            reads.append((path, read_log_file(path, max_size)))
         except InputError as exc:
-            outcomes.append((path, exc))
-    diagnoses = diagnoser.diagnose_texts(
-        [log.text for _, log in readable],
-        [
-            LogSource(name=str(outcomes[index][0]), compression=log.compression)
-            for index, log in readable
-        ],
+            reads.append((path, exc))
+    readable = [(path, log) for path, log in reads if isinstance(log, LogInput)]
+    diagnoses = iter(
+        diagnoser.diagnose_texts(
+            [log.text for _, log in readable],
+            [LogSource(name=str(path), compression=log.compression) for path, log in readable],
+        )
     )
-    for (index, _), diagnosis in zip(readable, diagnoses, strict=True):
-        outcomes[index] = (outcomes[index][0], diagnosis)
-    return outcomes
+    return [
+        (path, read if isinstance(read, InputError) else next(diagnoses)) for path, read in reads
+    ]
 
 
 def _report_input_error(path: Path, error: InputError, as_json: bool) -> None:
