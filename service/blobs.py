@@ -1,0 +1,426 @@
+"""Blob storage for uploads and extracted logs: a local directory, or S3-compatible storage.
+
+Writes stream in chunks with a running sha256 (memory stays bounded whatever the size) and
+become visible atomically: the local store writes a temporary file and renames it, S3 uses a
+multipart upload that exists only once completed. A reader never sees half a blob.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Iterable, Iterator
+from contextlib import AbstractContextManager, contextmanager, suppress
+from pathlib import Path
+from typing import Any, BinaryIO, Protocol
+from urllib.parse import unquote, urlparse
+
+from service.db.models import new_id
+from service.settings import Settings
+
+# S3 needs parts of at least 5 MiB (except the last); 8 MiB bounds the buffer per upload.
+S3_PART_BYTES = 8 * 1024 * 1024
+_COPY_CHUNK = 1024 * 1024
+_KEY = re.compile(r"[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*")
+
+
+class BlobError(Exception):
+    """A blob store failure with a stable `code`."""
+
+    code = "internal_error"
+
+
+class BlobNotFoundError(BlobError, KeyError):
+    """No blob under this key."""
+
+    code = "not_found"
+
+
+class BlobTooLargeError(BlobError):
+    """A write went past its `max_bytes`; nothing was stored."""
+
+    code = "payload_too_large"
+
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(f"the upload is larger than the limit of {max_bytes} bytes")
+        self.max_bytes = max_bytes
+
+
+def check_key(key: str) -> str:
+    """Return `key` if it is a safe relative key (letters, digits, `._-`, `/` separators, no
+    `..`); `ValueError` otherwise. Keys are made by the service, never taken from users."""
+    if not _KEY.fullmatch(key) or any(part in (".", "..") for part in key.split("/")):
+        raise ValueError(f"invalid blob key {key!r}")
+    return key
+
+
+def raw_upload_key(tenant_id: str) -> str:
+    """A fresh key for an upload's raw bytes."""
+    return check_key(f"raw/{tenant_id}/{new_id('blob')}")
+
+
+def extracted_log_key(tenant_id: str, job_id: str, attempt: int) -> str:
+    """The key of a job's extracted kernel log, one per attempt: a worker that lost its lease
+    can clean up its own blob without touching the one its successor wrote."""
+    return check_key(f"logs/{tenant_id}/{job_id}-{attempt}.log")
+
+
+class BlobWriter(Protocol):
+    """An in-progress write: `write` chunks, then `commit` (visible) or `abort` (discarded)."""
+
+    def write(self, chunk: bytes) -> None:
+        """Append a chunk; raises `BlobTooLargeError` (and aborts) past the limit."""
+
+    def commit(self) -> tuple[int, str]:
+        """Make the blob visible; returns its size and sha256 hex."""
+
+    def abort(self) -> None:
+        """Discard what was written (safe to call twice or after a failure)."""
+
+
+class BlobStore(Protocol):
+    """Where upload bytes and extracted logs live. Keys come from `raw_upload_key` and
+    `extracted_log_key`."""
+
+    def writer(self, key: str, max_bytes: int | None = None) -> BlobWriter:
+        """Start a streamed write to `key` (None: no size limit)."""
+
+    def put_stream(
+        self, key: str, chunks: Iterable[bytes], max_bytes: int | None = None
+    ) -> tuple[int, str]:
+        """Store the chunks under `key`; returns size and sha256 hex. Nothing is stored when it
+        fails (e.g. `BlobTooLargeError` past `max_bytes`)."""
+
+    def put_file(self, key: str, path: Path) -> None:
+        """Move a finished local file (written under `staging_dir()`) into the store under
+        `key`; the file is gone afterwards. Atomic for readers."""
+
+    def staging_dir(self) -> Path:
+        """A local directory for files on their way into the store (for the local store, on
+        the same filesystem, so `put_file` is a rename)."""
+
+    def open(self, key: str) -> AbstractContextManager[BinaryIO]:
+        """Read a blob as a binary file; `BlobNotFoundError` when missing."""
+
+    def local_path(self, key: str) -> AbstractContextManager[Path]:
+        """A real file path holding the blob, valid inside the `with` block (for the
+        sandboxed extractor); do not modify it. `BlobNotFoundError` when missing."""
+
+    def delete(self, key: str) -> None:
+        """Remove a blob; a missing blob is not an error."""
+
+    def exists(self, key: str) -> bool:
+        """Whether a blob is stored under `key`."""
+
+
+def _put_stream(
+    store: BlobStore, key: str, chunks: Iterable[bytes], max_bytes: int | None
+) -> tuple[int, str]:
+    writer = store.writer(key, max_bytes)
+    try:
+        for chunk in chunks:
+            writer.write(chunk)
+        return writer.commit()
+    except BaseException:
+        writer.abort()
+        raise
+
+
+class _LocalWriter:
+    def __init__(self, final: Path, tmp_dir: Path, max_bytes: int | None) -> None:
+        self._final = final
+        self._max = max_bytes
+        self._size = 0
+        self._hash = hashlib.sha256()
+        tmp_dir.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(dir=tmp_dir, prefix="upload-")
+        self._tmp = Path(name)
+        self._file: BinaryIO | None = os.fdopen(fd, "wb")
+
+    def write(self, chunk: bytes) -> None:
+        if self._file is None:
+            raise BlobError("write after commit or abort")
+        self._size += len(chunk)
+        if self._max is not None and self._size > self._max:
+            self.abort()
+            raise BlobTooLargeError(self._max)
+        self._hash.update(chunk)
+        self._file.write(chunk)
+
+    def commit(self) -> tuple[int, str]:
+        if self._file is None:
+            raise BlobError("commit after commit or abort")
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        self._file.close()
+        self._file = None
+        self._final.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(self._tmp, self._final)  # atomic within one filesystem
+        return self._size, self._hash.hexdigest()
+
+    def abort(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+        with suppress(FileNotFoundError):
+            self._tmp.unlink()
+
+
+class LocalBlobStore:
+    """Blobs as files under a directory; temporary files live in `<root>/.tmp` (same
+    filesystem, so the final rename is atomic)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def _path(self, key: str) -> Path:
+        return self.root / check_key(key)
+
+    def writer(self, key: str, max_bytes: int | None = None) -> BlobWriter:
+        """Start a streamed write to `key` (None: no size limit)."""
+        return _LocalWriter(self._path(key), self.root / ".tmp", max_bytes)
+
+    def put_stream(
+        self, key: str, chunks: Iterable[bytes], max_bytes: int | None = None
+    ) -> tuple[int, str]:
+        """Store the chunks under `key`; returns size and sha256 hex."""
+        return _put_stream(self, key, chunks, max_bytes)
+
+    def put_file(self, key: str, path: Path) -> None:
+        """Move `path` into the store (a rename on the same filesystem, else copy + delete)."""
+        final = self._path(key)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(path, final)
+
+    def staging_dir(self) -> Path:
+        """`<root>/.staging`, on the store's filesystem."""
+        path = self.root / ".staging"
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    @contextmanager
+    def open(self, key: str) -> Iterator[BinaryIO]:
+        """Read a blob as a binary file; `BlobNotFoundError` when missing."""
+        try:
+            handle = self._path(key).open("rb")
+        except FileNotFoundError:
+            raise BlobNotFoundError(key) from None
+        with handle:
+            yield handle
+
+    @contextmanager
+    def local_path(self, key: str) -> Iterator[Path]:
+        """The blob's own file (no copy)."""
+        path = self._path(key)
+        if not path.is_file():
+            raise BlobNotFoundError(key)
+        yield path
+
+    def delete(self, key: str) -> None:
+        """Remove a blob; a missing blob is not an error."""
+        with suppress(FileNotFoundError):
+            self._path(key).unlink()
+
+    def exists(self, key: str) -> bool:
+        """Whether a blob is stored under `key`."""
+        return self._path(key).is_file()
+
+
+class _S3Writer:
+    def __init__(self, client: Any, bucket: str, key: str, max_bytes: int | None) -> None:
+        self._client = client
+        self._bucket = bucket
+        self._key = key
+        self._max = max_bytes
+        self._size = 0
+        self._hash = hashlib.sha256()
+        self._buffer = bytearray()
+        self._parts: list[dict[str, Any]] = []
+        self._upload_id: str | None = None
+        self._done = False
+
+    def write(self, chunk: bytes) -> None:
+        if self._done:
+            raise BlobError("write after commit or abort")
+        self._size += len(chunk)
+        if self._max is not None and self._size > self._max:
+            self.abort()
+            raise BlobTooLargeError(self._max)
+        self._hash.update(chunk)
+        self._buffer += chunk
+        while len(self._buffer) >= S3_PART_BYTES:
+            self._send_part(bytes(self._buffer[:S3_PART_BYTES]))
+            del self._buffer[:S3_PART_BYTES]
+
+    def _send_part(self, data: bytes) -> None:
+        if self._upload_id is None:
+            created = self._client.create_multipart_upload(Bucket=self._bucket, Key=self._key)
+            self._upload_id = str(created["UploadId"])
+        number = len(self._parts) + 1
+        answer = self._client.upload_part(
+            Bucket=self._bucket,
+            Key=self._key,
+            UploadId=self._upload_id,
+            PartNumber=number,
+            Body=data,
+        )
+        self._parts.append({"PartNumber": number, "ETag": answer["ETag"]})
+
+    def commit(self) -> tuple[int, str]:
+        if self._done:
+            raise BlobError("commit after commit or abort")
+        if self._upload_id is None:
+            # Small blob: one PUT is just as atomic.
+            self._client.put_object(Bucket=self._bucket, Key=self._key, Body=bytes(self._buffer))
+        else:
+            if self._buffer:
+                self._send_part(bytes(self._buffer))
+            self._client.complete_multipart_upload(
+                Bucket=self._bucket,
+                Key=self._key,
+                UploadId=self._upload_id,
+                MultipartUpload={"Parts": self._parts},
+            )
+        self._buffer.clear()
+        self._done = True
+        return self._size, self._hash.hexdigest()
+
+    def abort(self) -> None:
+        if self._done:
+            return
+        self._done = True
+        self._buffer.clear()
+        if self._upload_id is not None:
+            with suppress(Exception):  # best effort: the bucket's lifecycle rule is the backstop
+                self._client.abort_multipart_upload(
+                    Bucket=self._bucket, Key=self._key, UploadId=self._upload_id
+                )
+
+
+class _BodyReader(io.RawIOBase):
+    """A botocore StreamingBody as a raw binary stream (so it can be buffered)."""
+
+    def __init__(self, body: Any) -> None:
+        self._body = body
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._body.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        self._body.close()
+        super().close()
+
+
+class S3BlobStore:
+    """Blobs as objects in an S3-compatible bucket under a key prefix.
+
+    Configured by `blob_url = s3://bucket/prefix`, `s3_endpoint_url` (MinIO, Ceph RGW, ...)
+    and `s3_region`; credentials come from boto3's usual sources.
+    """
+
+    def __init__(
+        self,
+        bucket: str,
+        prefix: str = "",
+        *,
+        endpoint_url: str | None = None,
+        region: str | None = None,
+        client: Any = None,
+        staging: Path | None = None,
+    ) -> None:
+        import boto3
+
+        self.bucket = bucket
+        self.prefix = prefix.strip("/")
+        self._staging = staging or Path(tempfile.gettempdir()) / "panicdx-staging"
+        self._client = client or boto3.client("s3", endpoint_url=endpoint_url, region_name=region)
+
+    def _key(self, key: str) -> str:
+        check_key(key)
+        return f"{self.prefix}/{key}" if self.prefix else key
+
+    def writer(self, key: str, max_bytes: int | None = None) -> BlobWriter:
+        """Start a streamed (multipart) write to `key` (None: no size limit)."""
+        return _S3Writer(self._client, self.bucket, self._key(key), max_bytes)
+
+    def put_stream(
+        self, key: str, chunks: Iterable[bytes], max_bytes: int | None = None
+    ) -> tuple[int, str]:
+        """Store the chunks under `key`; returns size and sha256 hex."""
+        return _put_stream(self, key, chunks, max_bytes)
+
+    def put_file(self, key: str, path: Path) -> None:
+        """Upload `path` (multipart for big files, bounded memory), then delete it."""
+        self._client.upload_file(str(path), self.bucket, self._key(key))
+        path.unlink()
+
+    def staging_dir(self) -> Path:
+        """A local directory (`<data_dir>/tmp` by default) for files before upload."""
+        self._staging.mkdir(parents=True, exist_ok=True)
+        return self._staging
+
+    @contextmanager
+    def open(self, key: str) -> Iterator[BinaryIO]:
+        """Stream a blob from the bucket; `BlobNotFoundError` when missing."""
+        try:
+            answer = self._client.get_object(Bucket=self.bucket, Key=self._key(key))
+        except self._client.exceptions.NoSuchKey:
+            raise BlobNotFoundError(key) from None
+        with io.BufferedReader(_BodyReader(answer["Body"]), _COPY_CHUNK) as reader:
+            yield reader
+
+    @contextmanager
+    def local_path(self, key: str) -> Iterator[Path]:
+        """Download the blob to a temporary file under `staging_dir()` (dumps can be far
+        larger than /tmp), removed after the block."""
+        with tempfile.TemporaryDirectory(prefix="blob-", dir=self.staging_dir()) as scratch:
+            path = Path(scratch) / "blob"
+            with self.open(key) as source, path.open("wb") as target:
+                shutil.copyfileobj(source, target, _COPY_CHUNK)
+            yield path
+
+    def delete(self, key: str) -> None:
+        """Remove an object; S3 treats a missing object as deleted."""
+        self._client.delete_object(Bucket=self.bucket, Key=self._key(key))
+
+    def exists(self, key: str) -> bool:
+        """Whether the object exists (HEAD)."""
+        from botocore.exceptions import ClientError
+
+        try:
+            self._client.head_object(Bucket=self.bucket, Key=self._key(key))
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return False
+            raise
+        return True
+
+
+def open_blob_store(settings: Settings) -> BlobStore:
+    """The blob store for `settings.effective_blob_url` (`file://DIR` or `s3://bucket/prefix`);
+    `ValueError` for another scheme."""
+    url = settings.effective_blob_url
+    parsed = urlparse(url)
+    if parsed.scheme == "file":
+        return LocalBlobStore(Path(unquote(parsed.path)))
+    if parsed.scheme == "s3":
+        if not parsed.netloc:
+            raise ValueError(f"blob URL {url!r} names no bucket (s3://bucket/prefix)")
+        return S3BlobStore(
+            parsed.netloc,
+            parsed.path,
+            endpoint_url=settings.s3_endpoint_url,
+            region=settings.s3_region,
+            staging=settings.data_dir.resolve() / "tmp",
+        )
+    raise ValueError(f"unsupported blob URL {url!r}: use file:///path or s3://bucket/prefix")

@@ -1,0 +1,1 @@
+"""Persistence: the ORM models, engine and sessions, Alembic migrations and data functions."""

@@ -1,0 +1,312 @@
+"""The one piece of job code: used by the API's quick path, the in-process pool and Celery.
+
+A run claims the job (a lease), extracts the kernel log from the upload, diagnoses it and
+stores the result, advancing the job row at each stage. A background thread renews the lease
+while the run works; every write is conditional on still holding it, so a worker that lost its
+lease (it hung, or was presumed dead and the job went to another worker) stops without writing.
+
+Failures: an input that cannot be used (`InputError`) fails the job with the error's code and
+is not retried; anything else puts the job back in the queue until it has used
+`max_attempts`, then fails it with `internal_error`.
+
+Test hook: `Settings.test_job_delay` (`PANICDX_TEST_JOB_DELAY`, seconds, default 0) makes the
+run sleep after each stage starts, so tests can kill a worker deterministically mid-job.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from service.blobs import BlobNotFoundError, BlobStore, extracted_log_key
+from service.db import repo
+from service.db.errors import LeaseLostError
+from service.db.models import Job, JobState
+from service.settings import Settings
+
+if TYPE_CHECKING:
+    from service.diagnoser import LogSource
+    from service.diagnosis import Diagnosis
+    from vmcore_parsers.extract import ExtractedLog
+
+log = logging.getLogger(__name__)
+
+UPLOAD_MISSING = "upload_missing"
+_DIAGNOSING_PROGRESS = 0.6
+_STORING_PROGRESS = 0.9
+
+
+class DiagnoserLike(Protocol):
+    """What the runner needs of `service.diagnoser.Diagnoser`."""
+
+    def diagnose_text(self, text: str, source: LogSource | None = None) -> Diagnosis:
+        """Diagnose one log."""
+
+
+@dataclass(frozen=True)
+class JobOutcome:
+    """What one run did. `state` is the job's state after the run, None when the run did not
+    claim it (`claimed` False: finished, deleted, or leased by a live worker) or lost its
+    lease part-way (`lease_lost`)."""
+
+    job_id: str
+    claimed: bool
+    state: JobState | None
+    lease_lost: bool = False
+
+
+def make_worker_id(role: str = "worker") -> str:
+    """A worker id unique to this process and thread: host, pid, thread, random suffix."""
+    return (
+        f"{role}:{socket.gethostname()}:{os.getpid()}:"
+        f"{threading.current_thread().name}:{uuid.uuid4().hex[:8]}"
+    )
+
+
+def run_job(
+    job_id: str,
+    worker_id: str,
+    *,
+    session_factory: sessionmaker[Session],
+    blobs: BlobStore,
+    diagnoser: DiagnoserLike,
+    settings: Settings,
+) -> JobOutcome:
+    """Claim the job and run it to done or failed (or back to queued after an unexpected
+    error). Returns without doing anything when the job is not claimable.
+
+    Use a `Database.write_session` factory on SQLite.
+    """
+    with session_factory() as session:
+        job = repo.claim_job(session, job_id, worker_id, settings.lease_seconds)
+        session.commit()
+    if job is None:
+        return JobOutcome(job_id, claimed=False, state=None)
+    return run_claimed_job(
+        job,
+        worker_id,
+        session_factory=session_factory,
+        blobs=blobs,
+        diagnoser=diagnoser,
+        settings=settings,
+    )
+
+
+def run_next_job(
+    worker_id: str,
+    *,
+    session_factory: sessionmaker[Session],
+    blobs: BlobStore,
+    diagnoser: DiagnoserLike,
+    settings: Settings,
+) -> JobOutcome | None:
+    """Claim the oldest claimable job of any tenant and run it; None when the queue is empty."""
+    with session_factory() as session:
+        job = repo.claim_next_job(session, worker_id, settings.lease_seconds)
+        session.commit()
+    if job is None:
+        return None
+    return run_claimed_job(
+        job,
+        worker_id,
+        session_factory=session_factory,
+        blobs=blobs,
+        diagnoser=diagnoser,
+        settings=settings,
+    )
+
+
+def run_claimed_job(
+    job: Job,
+    worker_id: str,
+    *,
+    session_factory: sessionmaker[Session],
+    blobs: BlobStore,
+    diagnoser: DiagnoserLike,
+    settings: Settings,
+) -> JobOutcome:
+    """Run a job this worker has just claimed (see `run_job`)."""
+    from vmcore_parsers.errors import InputError
+
+    keeper = _LeaseKeeper(job, worker_id, session_factory, settings.lease_seconds)
+    keeper.start()
+    try:
+        diagnosis, log_key = _work(
+            job,
+            worker_id=worker_id,
+            session_factory=session_factory,
+            blobs=blobs,
+            diagnoser=diagnoser,
+            settings=settings,
+            keeper=keeper,
+        )
+        try:
+            with session_factory() as session:
+                repo.complete_job(
+                    session, job, worker_id, diagnosis.model_dump(mode="json"), log_key
+                )
+                session.commit()
+        except BaseException:
+            blobs.delete(log_key)  # per-attempt key: never another worker's blob
+            raise
+        return JobOutcome(job.id, claimed=True, state=JobState.DONE)
+    except LeaseLostError:
+        log.warning("job %s: lease lost by %s, leaving it to its new owner", job.id, worker_id)
+        return JobOutcome(job.id, claimed=True, state=None, lease_lost=True)
+    except InputError as exc:
+        return _finish(job, worker_id, session_factory, fail=(exc.code, exc.message))
+    except BlobNotFoundError:
+        message = "the uploaded file is no longer in the blob store"
+        return _finish(job, worker_id, session_factory, fail=(UPLOAD_MISSING, message))
+    except Exception as exc:
+        log.exception("job %s: attempt %d failed", job.id, job.attempts)
+        return _finish(job, worker_id, session_factory, retry=f"{type(exc).__name__}: {exc}")
+    finally:
+        keeper.stop()
+
+
+def _work(
+    job: Job,
+    *,
+    worker_id: str,
+    session_factory: sessionmaker[Session],
+    blobs: BlobStore,
+    diagnoser: DiagnoserLike,
+    settings: Settings,
+    keeper: _LeaseKeeper,
+) -> tuple[Diagnosis, str]:
+    _test_delay(settings)
+    keeper.check()
+    with blobs.local_path(job.upload.blob_key) as path:
+        extracted = _extract(path, settings)
+    keeper.check()
+    with session_factory() as session:
+        job = repo.advance_job(
+            session,
+            job,
+            worker_id,
+            JobState.DIAGNOSING,
+            _DIAGNOSING_PROGRESS,
+            f"diagnosing the {extracted.kind} ({extracted.tier})",
+        )
+        session.commit()
+    _test_delay(settings)
+    keeper.check()
+    diagnosis = diagnoser.diagnose_text(extracted.text, _log_source(job, extracted))
+    with session_factory() as session:
+        repo.advance_job(
+            session, job, worker_id, JobState.DIAGNOSING, _STORING_PROGRESS, "storing the result"
+        )
+        session.commit()
+    keeper.check()
+    # From here the caller deletes this blob again if the job cannot be completed.
+    log_key = extracted_log_key(job.tenant_id, job.id, job.attempts)
+    blobs.put_stream(log_key, [extracted.text.encode("utf-8")])
+    return diagnosis, log_key
+
+
+def _extract(path: Path, settings: Settings) -> ExtractedLog:
+    """Plain text logs are read in-process (bounded, no parsing of binary structures); dumps,
+    archives and compressed files go through the resource-limited sandbox."""
+    from vmcore_parsers.dumps.detect import SNIFF_BYTES
+    from vmcore_parsers.extract import extract_file, extract_file_sandboxed, sniff_kind
+    from vmcore_parsers.sandbox import SandboxLimits
+
+    with open(path, "rb") as handle:
+        head = handle.read(SNIFF_BYTES)
+    if sniff_kind(head) == "log":
+        return extract_file(path, max_log_bytes=settings.max_log_bytes)
+    return extract_file_sandboxed(path, SandboxLimits(max_log_bytes=settings.max_log_bytes))
+
+
+def _log_source(job: Job, extracted: ExtractedLog) -> LogSource:
+    from service.diagnoser import LogSource
+
+    return LogSource(
+        name=job.upload.filename,
+        compression=extracted.compression,
+        kind=extracted.kind,
+        # A plain log's format is its dialect, which the parser names (None); a dump or a
+        # crash directory keeps its container format.
+        format=None if extracted.format == "log" else extracted.format,
+        tier=extracted.tier,
+        warnings=tuple(extracted.warnings),
+    )
+
+
+def _finish(
+    job: Job,
+    worker_id: str,
+    session_factory: sessionmaker[Session],
+    *,
+    fail: tuple[str, str] | None = None,
+    retry: str | None = None,
+) -> JobOutcome:
+    try:
+        with session_factory() as session:
+            if fail is not None:
+                finished = repo.fail_job(session, job, worker_id, fail[0], fail[1])
+            else:
+                finished = repo.retry_job(session, job, worker_id, retry or "unknown error")
+            session.commit()
+    except LeaseLostError:
+        return JobOutcome(job.id, claimed=True, state=None, lease_lost=True)
+    return JobOutcome(job.id, claimed=True, state=finished.state)
+
+
+def _test_delay(settings: Settings) -> None:
+    if settings.test_job_delay > 0:
+        time.sleep(settings.test_job_delay)
+
+
+class _LeaseKeeper:
+    """Renews a job's lease every third of its length from a background thread, in its own
+    sessions; `check()` raises `LeaseLostError` once a renewal found the lease gone."""
+
+    def __init__(
+        self,
+        job: Job,
+        worker_id: str,
+        session_factory: sessionmaker[Session],
+        lease_seconds: int,
+    ) -> None:
+        self._job = job
+        self._worker_id = worker_id
+        self._session_factory = session_factory
+        self._lease_seconds = lease_seconds
+        self._stopped = threading.Event()
+        self._lost = False
+        self._thread = threading.Thread(target=self._run, name=f"lease-{job.id}", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self._thread.join(timeout=5)
+
+    def check(self) -> None:
+        if self._lost:
+            raise LeaseLostError(self._job.id, self._worker_id)
+
+    def _run(self) -> None:
+        interval = max(self._lease_seconds / 3, 0.1)
+        while not self._stopped.wait(interval):
+            try:
+                with self._session_factory() as session:
+                    repo.renew_lease(session, self._job, self._worker_id, self._lease_seconds)
+                    session.commit()
+            except LeaseLostError:
+                self._lost = True
+                return
+            except Exception:  # a database hiccup: try again next time, the lease has slack
+                log.warning("job %s: could not renew the lease", self._job.id, exc_info=True)
