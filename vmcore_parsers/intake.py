@@ -2,8 +2,9 @@
 
 Text logs may arrive compressed (`kern.log.2.gz`, a `.xz` or `.zst` from a support bundle);
 decompression is bounded in output size and ratio so that a small bomb cannot exhaust memory.
-Crash dumps (ELF cores, kdump-compressed and flattened files) are recognised and refused with
-a clear error until the dump readers exist: the bytes, not the file name, decide.
+This module reads logs only: crash dumps (ELF cores, kdump-compressed and flattened files)
+are recognised by their bytes and refused here, because they need random access and a
+sandbox; `vmcore_parsers.extract` reads them.
 """
 
 from __future__ import annotations
@@ -102,18 +103,13 @@ def read_log_stream(stream: BinaryIO, max_bytes: int = DEFAULT_MAX_LOG_BYTES) ->
 def decode_log_bytes(raw: bytes, max_bytes: int = DEFAULT_MAX_LOG_BYTES) -> LogInput:
     """Decompress (bounded) and decode log bytes; raise if they are not a text log."""
     compression = None
-    for magic, name in _DUMP_MAGICS:
-        if raw.startswith(magic):
-            raise UnsupportedFormat(
-                f"this is a {name}; reading crash dumps is not supported in this version "
-                "of panicdx: pass the kernel log instead (vmcore-dmesg.txt, "
-                "`makedumpfile --dump-dmesg`, or the console log)"
-            )
+    _refuse_dump(raw)
     for magic, name, opener in _COMPRESSIONS:
         if raw.startswith(magic):
             compression = name
             with opener(io.BytesIO(raw)) as reader:
                 raw = _bounded_decompress(reader, len(raw), max_bytes)
+            _refuse_dump(raw)  # a compressed dump is still a dump
             break
     if not raw.strip():
         raise EmptyInput("input is empty")
@@ -124,6 +120,16 @@ def decode_log_bytes(raw: bytes, max_bytes: int = DEFAULT_MAX_LOG_BYTES) -> LogI
         )
     text = raw.decode("utf-8", errors="replace")
     return LogInput(text=text, size=len(raw), compression=compression)
+
+
+def _refuse_dump(raw: bytes) -> None:
+    for magic, name in _DUMP_MAGICS:
+        if raw.startswith(magic):
+            raise UnsupportedFormat(
+                f"this is a {name}: crash dumps are read from a file by "
+                "`vmcore_parsers.extract` (`panicdx dmesg FILE`, `panicdx diagnose FILE`), not "
+                "from a stream; save it to a file and pass its path"
+            )
 
 
 def _bounded_decompress(reader: Any, compressed_size: int, max_bytes: int) -> bytes:

@@ -56,9 +56,16 @@ def test_damaged_compressed_input_is_a_clear_error() -> None:
 @pytest.mark.parametrize(
     "magic", [b"\x7fELF\x02\x01\x01", b"KDUMP   \x01\x00", b"makedumpfile\x00\x00"]
 )
-def test_crash_dumps_are_refused_with_a_pointer_to_the_log(magic: bytes) -> None:
-    with pytest.raises(UnsupportedFormat, match="dump"):
+def test_crash_dumps_in_a_log_stream_point_to_the_dump_readers(magic: bytes) -> None:
+    # Dumps need random access and a sandbox: the log reader refuses them and says where
+    # they are read (vmcore_parsers.extract, `panicdx dmesg FILE`).
+    with pytest.raises(UnsupportedFormat, match="crash dumps are read from a file"):
         decode_log_bytes(magic + bytes(range(256)) * 10)
+
+
+def test_compressed_dump_in_a_log_stream_is_named_a_dump() -> None:
+    with pytest.raises(UnsupportedFormat, match="kdump-compressed dump"):
+        decode_log_bytes(gzip.compress(b"KDUMP   \x06\x00" + bytes(range(256)) * 10))
 
 
 def test_binary_garbage_is_refused() -> None:

@@ -1,0 +1,83 @@
+"""Tell what a file is from its first bytes: a text log, a crash dump, a wrapper or an archive.
+
+The bytes decide, never the file name. Only the head of the file is looked at, so this is cheap
+enough to run on every input before choosing a reader.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+Kind = Literal["log", "vmcore", "archive", "compressed", "unknown"]
+
+# Bytes needed to recognise every format below (tar's magic sits at offset 257).
+SNIFF_BYTES = 512
+
+MAGIC_ELF = b"\x7fELF"
+MAGIC_KDUMP = b"KDUMP   "
+MAGIC_DISKDUMP = b"DISKDUMP"
+MAGIC_FLATTENED = b"makedumpfile\x00"
+
+COMPRESSION_MAGICS: tuple[tuple[bytes, str], ...] = (
+    (b"\x1f\x8b", "gzip"),
+    (b"\xfd7zXZ\x00", "xz"),
+    (b"BZh", "bzip2"),
+    (b"\x28\xb5\x2f\xfd", "zstd"),
+)
+
+DUMP_FORMATS: tuple[tuple[bytes, str], ...] = (
+    (MAGIC_ELF, "elf"),
+    (MAGIC_KDUMP, "kdump-compressed"),
+    (MAGIC_DISKDUMP, "kdump-compressed"),
+    (MAGIC_FLATTENED, "makedumpfile-flattened"),
+)
+
+
+def dump_format(head: bytes) -> str | None:
+    """The dump format name for these first bytes, or None when they are not a dump."""
+    for magic, name in DUMP_FORMATS:
+        if head.startswith(magic):
+            return name
+    return None
+
+
+def compression_of(head: bytes) -> str | None:
+    """The wrapper compression ("gzip", "xz", "bzip2", "zstd"), or None when not compressed."""
+    for magic, name in COMPRESSION_MAGICS:
+        if head.startswith(magic):
+            return name
+    return None
+
+
+def is_tar(head: bytes) -> bool:
+    """True when the head is a POSIX/GNU tar header (magic "ustar" at offset 257)."""
+    return len(head) >= 262 and head[257:262] == b"ustar"
+
+
+def looks_like_text(head: bytes) -> bool:
+    """True when the head reads as text (control bytes other than white space are rare)."""
+    if not head:
+        return False
+    allowed = {9, 10, 13, 27, 8}
+    bad = sum(1 for byte in head if byte < 32 and byte not in allowed)
+    if bad / len(head) > 0.05:
+        return False
+    decoded = head.decode("utf-8", errors="replace")
+    return decoded.count("\ufffd") / max(len(decoded), 1) <= 0.10
+
+
+def sniff_kind(head: bytes) -> Kind:
+    """Classify a file by its first bytes (at least SNIFF_BYTES of them when available).
+
+    "log" is text, "vmcore" a crash dump, "archive" a tar, "compressed" a gzip/xz/bzip2/zstd
+    wrapper whose content is not known yet, "unknown" anything else (binary or empty).
+    """
+    if dump_format(head):
+        return "vmcore"
+    if compression_of(head):
+        return "compressed"
+    if is_tar(head):
+        return "archive"
+    if looks_like_text(head):
+        return "log"
+    return "unknown"
