@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Install everything panicdx needs into ./.venv (idempotent; safe to run again).
 #   scripts/setup.sh          runtime only
-#   scripts/setup.sh --dev    plus the test and lint tools
+#   scripts/setup.sh --dev    plus the test and lint tools and drgn (the debuginfo extra)
 # Installs Python 3.11 and venv from Debian's packages when the machine has none.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 extras=""
-[ "${1:-}" = "--dev" ] && extras="[dev]"
+[ "${1:-}" = "--dev" ] && extras="[dev,debuginfo]"
 
 python=""
 for candidate in python3.11 python3; do

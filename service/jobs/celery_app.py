@@ -10,6 +10,12 @@ not celery beat, so there is no extra process to deploy): every `sweep_seconds` 
 jobs whose lease expired and sends them to the broker again, re-sends queued jobs whose message
 seems lost (see `redispatch_interval`), and every `purge_interval_seconds` purges raw uploads
 past retention. Several workers sweeping at once is fine: every change is conditional.
+
+Both brokers are tested for real (tests/service/jobs/test_jobs_kill_celery.py and
+test_jobs_celery_retry.py). On RabbitMQ the server's `consumer_timeout` (30 minutes by default)
+closes the channel of a consumer holding an unacknowledged message longer than that; tasks are
+acknowledged late, so raise it in rabbitmq.conf if dump extractions can run longer (the job is
+not lost either way: it keeps its lease, and the sweeper re-sends it if that expires).
 """
 
 from __future__ import annotations
@@ -42,6 +48,7 @@ def create_celery(settings: Settings) -> Celery:
         raise ValueError(
             "PANICDX_BROKER_URL is not set: Celery needs a broker (redis:// or amqp://)"
         )
+    broker_kind(settings.broker_url)  # an unknown scheme fails here, with the fix
     app = Celery("panicdx", broker=settings.broker_url, set_as_current=False)
     app.conf.update(
         task_acks_late=True,
@@ -60,7 +67,24 @@ def create_celery(settings: Settings) -> Celery:
     return app
 
 
+def broker_kind(broker_url: str) -> str:
+    """ "redis" or "amqp" (RabbitMQ) for a broker URL; ValueError for any other scheme."""
+    scheme = broker_url.partition("://")[0].lower()
+    if scheme in ("redis", "rediss", "sentinel"):
+        return "redis"
+    if scheme in ("amqp", "amqps", "pyamqp"):
+        return "amqp"
+    raise ValueError(
+        f"unsupported broker URL scheme {scheme!r}: use redis://... or amqp://... (RabbitMQ)"
+    )
+
+
 def _transport_options(settings: Settings) -> dict[str, Any]:
+    assert settings.broker_url
+    if broker_kind(settings.broker_url) == "amqp":
+        # RabbitMQ needs neither: it requeues a delivery as soon as the consumer's connection
+        # drops (a killed worker), and queues, not key prefixes, separate installations.
+        return {}
     options: dict[str, Any] = {"visibility_timeout": settings.celery_visibility_timeout}
     if settings.celery_redis_key_prefix:
         options["global_keyprefix"] = settings.celery_redis_key_prefix
@@ -218,8 +242,12 @@ signals.worker_shutdown.connect(_stop_sweeper, weak=False)
 
 
 def check_broker(settings: Settings, timeout: float = 5.0) -> None:
-    """Connect to the broker once; raises `ConnectionError` saying why when it cannot."""
-    app = create_celery(settings)
+    """Connect to the broker once; raises `ConnectionError` saying why when it cannot (an
+    unsupported URL scheme included)."""
+    try:
+        app = create_celery(settings)
+    except ValueError as exc:
+        raise ConnectionError(str(exc)) from exc
     try:
         with app.connection_for_write() as connection:
             connection.ensure_connection(max_retries=1, timeout=timeout)

@@ -71,6 +71,11 @@ def pool_command() -> list[str]:
     return [sys.executable, "-m", "service.jobs.pool"]
 
 
+def celery_worker_command(concurrency: int = 1) -> list[str]:
+    """`panicdx worker` (a Celery worker; the broker comes from the environment)."""
+    return [sys.executable, "-m", "service.cli", "worker", "--concurrency", str(concurrency)]
+
+
 def load(db: Database, job_id: str) -> Job:
     with db.session() as session:
         job = repo.get_job_any_tenant(session, job_id)
