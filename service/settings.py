@@ -53,6 +53,10 @@ class Settings(BaseSettings):
     # installations (or test runs) can share one broker.
     celery_queue: str = "panicdx"
     celery_redis_key_prefix: str = ""
+    # Origins (e.g. "https://console.example.com") whose pages may call the API from a browser
+    # (an embedded widget on another console); PANICDX_CORS_ORIGINS='["https://..."]'. Empty:
+    # same-origin only. (Added by the API helper.)
+    cors_origins: list[str] = Field(default_factory=list)
     # TEST HOOK: seconds the job runner sleeps between its stages, so tests can kill a worker
     # deterministically "mid-job". Keep 0 in production.
     test_job_delay: float = Field(default=0.0, ge=0.0)

@@ -1,0 +1,1 @@
+"""One router per resource: diagnoses, root causes, categories, stats, me, health."""
