@@ -60,7 +60,7 @@ import operator
 import re
 from collections import Counter
 from dataclasses import dataclass
-from itertools import compress
+from itertools import compress, islice
 
 from vmcore_parsers.report import LogLine
 
@@ -240,6 +240,12 @@ _FAST_KPREFIX = re.compile(
     re.M,
 )
 _KPrefixes = list[tuple[str, str, str, str, str, str, str]]
+# The first branch of `_FAST_KPREFIX` alone, after the `\n` that starts each line of
+# "\n" + the joined lines. `split` then returns ["", ts, caller, text, ts, caller, text, ...]
+# (caller None when absent) when every line takes that branch, the usual clean dmesg, and the
+# columns are list slices: no per-line tuple, no Python call per line. It has fewer parts
+# otherwise, since a match can only start at a line's head.
+_ALL_FAST_SPLIT = re.compile(r"\n(?:<[0-7]>)?" + _FAST_PFX)
 
 # Journal and syslog lines, restricted the same way to the shape `_stamped` parses without
 # surprises: a calendar stamp (ASCII digits), a host that does not end in `:`, and then
@@ -616,11 +622,19 @@ def _line_kinds(sample: list[str], found: _KPrefixes) -> Counter[str]:
     journal and syslog lines through `_FAST_STAMP_KIND` first.
     """
     fast = next(zip(*found, strict=True))
-    if "" not in fast and "kernel:" not in "\n".join(sample):
+    tagged = "kernel:" in "\n".join(sample)
+    if "" not in fast and not tagged:
         return Counter(ts=len(sample))  # the usual dmesg
-    prefixed = 0
+    # A line the first branch took starts with `[` or `<`, so it is "ts" unless it holds
+    # `kernel:`; only the other lines and those holding `kernel:` need a look.
+    visit = set(compress(range(len(sample)), map(operator.not_, fast)))
+    if tagged:
+        visit.update(index for index, line in enumerate(sample) if "kernel:" in line)
+    prefixed = len(sample) - len(visit)
     others: list[str] = []
-    for line, (fts, _, _, lvl, ts, caller, _) in zip(sample, found, strict=True):
+    for index in sorted(visit):
+        line = sample[index]
+        fts, _, _, lvl, ts, caller, _ = found[index]
         if (fts or lvl or ts or caller) and line[0] in "[<" and "kernel:" not in line:
             prefixed += 1
         else:
@@ -682,17 +696,18 @@ def _parse_unprefixed(line: str, fmt: str, bare_kernel: bool) -> _Parsed:
         rest = line[m.end() :]
         parsed = _kernel_prefix(rest) or _wall_prefix(rest)
         return parsed if parsed is not None else (rest, None, None, True)
-    if fmt == "serial-console":
-        # A console line that landed after a prompt or unfinished user-space output: the
-        # kernel's part is what matters (checked before the noise test, since a login prompt
-        # is exactly what such a line starts with).
-        m = _TS_INSIDE.search(line)
-        if m is not None:
-            inner = _kernel_prefix(line[m.start() :])
-            if inner is not None:
-                return inner
-        if _SERIAL_NOISE.match(line):
-            return line, None, None, False
+    # A console line that landed after a prompt or unfinished user-space output, or a line
+    # whose printk stamp sits behind a decoration the vote did not recognise (an indented
+    # paste, a console logger's `[2026-03-28 22:39:25] ` wall clock, a syslog template with
+    # the year first and a severity column): the kernel's part starts at the stamp. Checked
+    # before the noise test, since a login prompt is exactly what such a line starts with.
+    m = _TS_INSIDE.search(line)
+    if m is not None:
+        inner = _kernel_prefix(line[m.start() :])
+        if inner is not None:
+            return inner
+    if fmt == "serial-console" and _SERIAL_NOISE.match(line):
+        return line, None, None, False
     return line, None, None, bare_kernel
 
 
@@ -718,7 +733,8 @@ def _parse_kernel_lines(
     pstore = fmt == "pstore"
     continuation = not bare_kernel
     serial = fmt == "serial-console"
-    fast_ts, fast_caller, fast_text = list(zip(*found, strict=True))[:3]
+    # Only the first three columns are built (the others are read from `found` when needed).
+    fast_ts, fast_caller, fast_text = islice(zip(*found, strict=True), 3)
     callers = [c or None for c in fast_caller] if any(fast_caller) else None
     # Runs of lines the first branch took become LogLines in bulk (such a line starts with `[`
     # or `<`: never a pstore header nor a continuation); the others are taken one by one.
@@ -919,6 +935,34 @@ def _kprefixes(lines: list[str]) -> _KPrefixes:
     return found
 
 
+def _all_fast(numbers: list[int], lines: list[str], ev: _Evidence) -> NormalizedLog | None:
+    """`_normalize` for a log whose every line takes `_FAST_KPREFIX`'s first branch and which
+    holds no `kernel:` anywhere (a clean dmesg or console capture); None for any other log.
+
+    For such a log the vote is all "ts", the shape is "dmesg" or "serial-console" (console
+    evidence decides), no line is bare kernel text, and `_parse_kernel_lines` makes every line
+    a LogLine from the first branch's groups; this does the same from one `split`.
+    """
+    # Cheap refusals first: such a log's lines all start with `[` or `<`.
+    if lines[0][0] not in "[<" or lines[-1][0] not in "[<":
+        return None
+    joined = "\n" + "\n".join(lines)
+    if "kernel:" in joined:
+        return None
+    parts = _ALL_FAST_SPLIT.split(joined)
+    if len(parts) != 3 * len(lines) + 1:
+        return None
+    sample = min(len(lines), _SAMPLE_HEAD + _SAMPLE_TAIL)
+    fmt = _decide(Counter(ts=sample), ev)
+    stamps = map(float, parts[1::3])
+    callers = parts[2::3]
+    if any(callers):
+        out = list(map(LogLine, numbers, parts[3::3], stamps, callers))
+    else:
+        out = list(map(LogLine, numbers, parts[3::3], stamps))
+    return NormalizedLog(format=fmt, lines=out)
+
+
 def _normalize(text: str) -> NormalizedLog:
     numbers, lines, ev = _prepare(text)
     # A quoted log has quoted lines at its head or tail; looking there is far cheaper than a
@@ -927,6 +971,9 @@ def _normalize(text: str) -> NormalizedLog:
         numbers, lines = _unquote(numbers, lines)
     if not lines:
         return NormalizedLog(format="unknown", lines=[])
+    fast = _all_fast(numbers, lines, ev)
+    if fast is not None:
+        return fast
     # The vote looks at the head of the file and its tail: enough lines to see the shape, few
     # enough to stay cheap on big logs. The kernel prefix pass over them is kept for the parse.
     big = len(lines) > _SAMPLE_HEAD + _SAMPLE_TAIL

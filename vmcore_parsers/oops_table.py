@@ -53,6 +53,13 @@ _MACROS: dict[str, str] = {
     "{ADDR}": r"(?P<addr>\(null\)|(?:0x)?[0-9a-fA-F]{1,16})",
     "{PC}": r"(?:\[<[0-9a-fA-F]+>\]\s*)?",
     "{COMM}": r"(?P<comm>.+?)",
+    # A call-trace frame line's head (an optional `[<pc>]`, then 32-bit ARM's `(`) and what
+    # follows the function name in every printed shape (`+0x1c/0x40`, ARM's `) from`, decoded
+    # `func (file.c:12)`). A `? ` mark (an unreliable stack guess) does not fit between them.
+    "{AT}": r"^\s*(?:\[<[0-9a-fA-F]+>\]\s*)?\(?",
+    "{OFF}": r"(?:\.[\w.]+)?(?:\+0x[0-9a-fA-F]+/0x[0-9a-fA-F]+|\) from |\s\()",
+    # A `? ` mark, for the frames that count even as a stack guess (see `TRACE_ROWS`).
+    "{GUESS}": r"(?:\?\s+)?",
 }
 
 
@@ -199,6 +206,16 @@ REPORT_ROWS: tuple[ReportRow, ...] = (
         _C.SYSRQ, "kernel panic: sysrq triggered crash", "sysrq: Trigger a crash",
         specificity=5, frame_in_title=False,
     ),
+    # SysRq-F (drivers/tty/sysrq.c `.action_msg = "Manual OOM execution"`) runs the OOM killer
+    # on request. Before 4.3 (mm/oom_kill.c "Do not panic for oom kills triggered by sysrq")
+    # it also honoured vm.panic_on_oom, so the OOM panic that follows it was asked for: the
+    # panic row confirms it as the cause. Alone it is only a requested OOM kill (a detector).
+    ReportRow(
+        "sysrq-manual-oom", "Manual OOM execution",
+        r"(?:^\s*|SysRq ?: |sysrq: )Manual OOM execution", _C.SYSRQ,
+        "sysrq: manual OOM kill (SysRq-F)", "SysRq : Manual OOM execution", tier=_T.DETECTOR,
+        specificity=5, guilty=False, needs_trace=False,
+    ),
     ReportRow(
         "lkdtm", "lkdtm: Performing direct entry",
         r"lkdtm: Performing direct entry (?P<test>\w+)",
@@ -326,9 +343,12 @@ REPORT_ROWS: tuple[ReportRow, ...] = (
         "BUG: unable to handle kernel NULL pointer dereference at 0000000000000008",
         specificity=3,
     ),
+    # The ARM fault handlers print `Unable to handle kernel %s at virtual address %lx`. The
+    # address is optional in the arm rows: a console captured at 80 columns wraps the line
+    # right in it (`... at virtual addre` / `ss 00000004`).
     ReportRow(
         "null-deref-arm", "Unable to handle kernel NULL pointer dereference",
-        r"^\s*Unable to handle kernel NULL pointer dereference at virtual address {ADDR}",
+        r"^\s*Unable to handle kernel NULL pointer dereference(?: at virtual address {ADDR})?",
         _C.NULL_DEREF, "BUG: kernel NULL pointer dereference",
         "Unable to handle kernel NULL pointer dereference at virtual address 0000000000000008",
         specificity=3,
@@ -348,9 +368,21 @@ REPORT_ROWS: tuple[ReportRow, ...] = (
     ),
     ReportRow(
         "paging-request-arm", "Unable to handle kernel paging request",
-        r"^\s*Unable to handle kernel paging request at virtual address {ADDR}",
+        r"^\s*Unable to handle kernel paging request(?: at virtual address {ADDR})?",
         _C.PAGING_FAULT, "BUG: unable to handle kernel paging request",
         "Unable to handle kernel paging request at virtual address ffff800011a3b000",
+        specificity=3,
+    ),
+    # Permission faults (arch/arm64/mm/fault.c `__do_kernel_fault`, 32-bit ARM since 5.16):
+    # a write to read-only memory, an instruction fetch from non-executable memory (a jump
+    # through a corrupted function pointer), a read of unreadable memory.
+    ReportRow(
+        "arm-permission-fault", "Unable to handle kernel ",
+        r"^\s*Unable to handle kernel (?:write to read-only memory|execute from non-executable "
+        r"memory|read from unreadable memory)(?: at virtual address {ADDR})?",
+        _C.PAGING_FAULT, "BUG: unable to handle kernel paging request",
+        "Unable to handle kernel execute from non-executable memory at virtual address "
+        "ffff00003f87bdc0",
         specificity=3,
     ),
     ReportRow(
@@ -380,6 +412,12 @@ REPORT_ROWS: tuple[ReportRow, ...] = (
     ReportRow(
         "arm64-bug", "Internal error: Oops - BUG", r"Internal error: Oops - BUG",
         _C.BUG, "kernel BUG", "Internal error: Oops - BUG: 00000000f2000800 [#1] PREEMPT SMP",
+    ),
+    # MIPS: a `break` trap for BUG() dies with `die_if_kernel("Kernel bug detected", regs)`,
+    # printed as `Kernel bug detected[#1]:` (arch/mips/kernel/traps.c).
+    ReportRow(
+        "mips-bug", "Kernel bug detected", r"^\s*Kernel bug detected\[#\d+\]",
+        _C.BUG, "kernel BUG", "Kernel bug detected[#1]:",
     ),
     ReportRow(
         "invalid-opcode", "invalid opcode", r"^\s*(?:Oops: )?invalid opcode: [0-9a-f]{4}",
@@ -446,11 +484,23 @@ REPORT_ROWS: tuple[ReportRow, ...] = (
         _C.HARD_LOCKUP, "BUG: hard lockup",
         "NMI watchdog: Watchdog detected hard LOCKUP on cpu 9", tier=_T.DETECTOR,
     ),
+    # 2.6.36 to 3.2 named the flavour after its state structure (`INFO: rcu_sched_state
+    # detected stall on CPU 0 (t=15000 jiffies)`, kernel/rcutree.c `rsp->name`).
     ReportRow(
         "rcu-stall", "INFO: rcu_",
-        r"INFO: rcu_(?:sched|preempt|bh) (?:self-)?detected (?:expedited )?stalls?",
+        r"INFO: rcu_(?:sched|preempt|bh)(?:_state)? (?:self-)?detected (?:expedited )?stalls?",
         _C.RCU_STALL, "INFO: rcu detected stall",
         "rcu: INFO: rcu_preempt self-detected stall on CPU", tier=_T.DETECTOR,
+    ),
+    # `rcu_check_gp_kthread_starvation()` (kernel/rcu/tree_stall.h) is only ever printed inside
+    # a stall warning: it identifies the stall when an excerpt starts below the `INFO:` line.
+    ReportRow(
+        "rcu-kthread-starved", "rcu_",
+        r"^\s*(?:rcu: )?rcu_(?:sched|preempt|bh) kthread starved for \d+ jiffies",
+        _C.RCU_STALL, "INFO: rcu detected stall",
+        "rcu: rcu_preempt kthread starved for 16758 jiffies! g-951 f0x2 RCU_GP_WAIT_FQS(5) "
+        "->state=0x0 ->cpu=3",
+        tier=_T.DETECTOR, specificity=1, guilty=False, needs_trace=False,
     ),
     ReportRow(
         "rcu-tasks-stall", "INFO: rcu_tasks", r"INFO: rcu_tasks(?:_\w+)? detected stalls",
@@ -497,6 +547,31 @@ REPORT_ROWS: tuple[ReportRow, ...] = (
         "{1}[Hardware Error]: event severity: fatal", guilty=False, needs_trace=False,
         event=EventKind.HARDWARE_ERROR,
     ),
+    # A firmware-first (APEI GHES) record that is not fatal: corrected or recoverable. Its
+    # `section_type` says what failed (drivers/firmware/efi/cper.c): memory and processor
+    # sections are machine-check material, PCIe sections a device error. Notices, like a
+    # corrected machine check; a fatal record is `ghes-fatal` above.
+    ReportRow(
+        "ghes-memory", "[Hardware Error]",
+        r"\[Hardware Error\]:\s+section_type: (?P<section>memory error|[\w ]*processor error)",
+        _C.MACHINE_CHECK, "Hardware error: {section}",
+        "{1}[Hardware Error]:  section_type: memory error", tier=_T.NOTICE, guilty=False,
+        needs_trace=False, event=EventKind.HARDWARE_ERROR,
+    ),
+    ReportRow(
+        "ghes-pcie", "[Hardware Error]", r"\[Hardware Error\]:\s+section_type: PCIe error",
+        _C.DEVICE_ERROR, "Hardware error: PCIe error",
+        "{0}[Hardware Error]:  section_type: PCIe error", tier=_T.NOTICE, guilty=False,
+        needs_trace=False, event=EventKind.HARDWARE_ERROR,
+    ),
+    # mm/memory-failure.c (pr_fmt "Memory failure: "): a page the hardware reported as
+    # poisoned (an uncorrected memory error the kernel contained by isolating the page).
+    ReportRow(
+        "memory-failure", "Memory failure: ", r"Memory failure: (?:0x)?[0-9a-f]+: ",
+        _C.MACHINE_CHECK, "Memory failure: hardware poisoned page",
+        "Memory failure: 0x2b1c83: recovery action for dirty LRU page: Recovered",
+        tier=_T.NOTICE, guilty=False, needs_trace=False, event=EventKind.HARDWARE_ERROR,
+    ),
     # Uncorrectable device errors rank as fatal reports: a GPU that fell off the bus or a PCIe
     # link that failed explains the hung tasks and panics that follow it, even when the kernel
     # itself carried on. Recoverable ones (corrected AER, application-level Xids) are notices.
@@ -535,6 +610,16 @@ REPORT_ROWS: tuple[ReportRow, ...] = (
         _C.DEVICE_ERROR, "NVRM: Xid {xid}",
         "NVRM: Xid (PCI:0000:3b:00): 79, pid=2871, GPU has fallen off the bus.",
         guilty=False, needs_trace=False, event=EventKind.NVIDIA_XID,
+    ),
+    # Any other AER report (corrected, or uncorrected and recovered): the link or device is
+    # failing but the kernel coped, so it is a notice, like a corrected machine check. The
+    # severity comes from `aer_print_error()` (`PCIe Bus Error: severity=%s, type=%s, (%s)`).
+    ReportRow(
+        "aer-bus-error", "PCIe Bus Error", r"PCIe Bus Error: severity=(?P<sev>[A-Za-z() -]+?),",
+        _C.DEVICE_ERROR, "PCIe Bus Error: severity={sev}",
+        "pcieport 0000:00:1d.0: AER: PCIe Bus Error: severity=Corrected, type=Data Link Layer, "
+        "(Transmitter ID)",
+        tier=_T.NOTICE, guilty=False, needs_trace=False, event=EventKind.PCIE_AER,
     ),
     ReportRow(
         "nvidia-xid", "NVRM: Xid", r"NVRM: Xid \([^)]*\): (?P<xid>\d+)",
@@ -701,7 +786,7 @@ PANIC_ROWS: tuple[PanicRow, ...] = (
         "panic-oom", r"Kernel panic - not syncing: (?P<reason>Out of mem.*?)\s*$",
         _C.OOM, "kernel panic: {reason}",
         "Kernel panic - not syncing: Out of memory: system-wide panic_on_oom is enabled",
-        causes=frozenset({_C.OOM}), anchor=EventKind.OOM_KILL,
+        causes=frozenset({_C.OOM, _C.SYSRQ}), anchor=EventKind.OOM_KILL,
     ),
     PanicRow(
         "panic-oom-deadlocked", r"Kernel panic - not syncing: System is deadlocked on memory",
@@ -822,8 +907,6 @@ EVENT_ROWS: tuple[EventRow, ...] = (
              "critical medium error, dev sdb, sector 123456 op 0x0:(READ) flags 0x0"),
     EventRow("aer", "AER:", None, EventKind.PCIE_AER,
              "pcieport 0000:00:01.0: AER: Corrected error received: 0000:01:00.0"),
-    EventRow("pcie-bus-error", "PCIe Bus Error", None, EventKind.PCIE_AER,
-             "pcieport 0000:00:03.0: PCIe Bus Error: severity=Corrected, type=Physical Layer"),
     EventRow("nmi-dazed", "Dazed and confused", None, EventKind.NMI,
              "Dazed and confused, but trying to continue"),
     EventRow("warning-other", "WARNING:", r"^\s*WARNING:", EventKind.WARNING,
@@ -838,6 +921,83 @@ OOM_CUT_ROW = ReportRow(
     "Out of memory: OOM-killer report cut off",
     "systemd-udevd invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0",
     tier=_T.DETECTOR, guilty=False, needs_trace=False,
+)
+
+# Not scan rows either: when a log holds no crash report, no panic line and no cut OOM report,
+# its most serious event stands in as the first failure. The machine died (or the capture was
+# cut) before the kernel printed a report, and that event is the best evidence left; the report
+# is marked corrupted so the diagnosis carries the doubt. `event` is the kind of event a row
+# reads and `pattern` what the event's line must also say. Order matters: the first row with a
+# matching event wins, ordered by how surely the event alone explains a dead machine (a fatal
+# hardware error over OOM kills over filesystem errors). I/O errors, warnings and corrected
+# hardware errors are left out: on their own they do not explain a crash.
+EVENT_ONLY_ROWS: tuple[ReportRow, ...] = (
+    ReportRow(
+        "event-only-fatal-hardware-error", "[Hardware Error]",
+        r"(?i)\b(?:fatal|uncorrect(?:ed|able))\b", _C.MACHINE_CHECK,
+        "Hardware error: fatal error reported, no panic line",
+        "{1}[Hardware Error]: event severity: fatal",
+        tier=_T.FATAL, guilty=False, needs_trace=False, event=EventKind.HARDWARE_ERROR,
+    ),
+    ReportRow(
+        "event-only-fatal-machine-check", "mce: ",
+        r"(?i)\b(?:fatal|uncorrect(?:ed|able))\b", _C.MACHINE_CHECK,
+        "Machine check: uncorrected error reported, no panic line",
+        "mce: Uncorrected hardware memory error in user-access at 3f6b1e400",
+        tier=_T.FATAL, guilty=False, needs_trace=False, event=EventKind.MACHINE_CHECK,
+    ),
+    ReportRow(
+        "event-only-oom-kill", "out of memory",
+        r"(?i)out of memory: kill", _C.OOM,
+        "Out of memory: processes killed by the OOM killer, no panic line",
+        "Out of memory: Killed process 40211 (java) total-vm:31012345kB, anon-rss:2999808kB",
+        tier=_T.DETECTOR, guilty=False, needs_trace=False, event=EventKind.OOM_KILL,
+    ),
+    ReportRow(
+        "event-only-fs-error", "fs", r".", _C.FS_ERROR,
+        "Filesystem error, no panic line",
+        "EXT4-fs (sda1): Remounting filesystem read-only",
+        tier=_T.NOTICE, guilty=False, needs_trace=False, event=EventKind.FS_ERROR,
+    ),
+)
+
+# Not table rows either: frames that only a detector's or a trap handler's own report prints
+# reliably. A pasted excerpt often starts inside the report, below its header line; when a log
+# holds no report header and no panic line at all, `parse.py` takes the first of these frames
+# (by line) as the report's type and marks the report corrupted (header missing). A `?` frame is
+# a stack guess: it counts only for functions that run just to report the problem (`guess`),
+# since a stale address of one of them still means the report was printed; functions that also
+# run when nothing is wrong (the watchdog timers, might_sleep's check) must be reliable frames,
+# as old x86 kernels without frame pointers mark every frame `?`. One row per function, the
+# function name as the needle; order does not matter (the earliest line wins).
+TRACE_ROWS: tuple[ReportRow, ...] = tuple(
+    ReportRow(
+        f"trace-{func.strip('_')}", func, r"{AT}" + ("{GUESS}" if guess else "") + func + r"{OFF}",
+        crash_type, title, f" [<ffffffff8112a4b5>] {func}+0x9c/0x130", tier=_T.DETECTOR,
+        guilty=False, needs_trace=False,
+    )
+    for func, guess, crash_type, title in (
+        # The perf NMI watchdog's callback (kernel/watchdog_perf.c), which calls the hard lockup
+        # check (`watchdog_hardlockup_check` since 6.6), only dumps a stack for a hard lockup.
+        ("watchdog_overflow_callback", False, _C.HARD_LOCKUP, "BUG: hard lockup"),
+        ("watchdog_hardlockup_check", False, _C.HARD_LOCKUP, "BUG: hard lockup"),
+        # The soft lockup hrtimer: a reliable frame only in softlockup_panic's own trace.
+        ("watchdog_timer_fn", False, _C.SOFT_LOCKUP, "BUG: soft lockup"),
+        ("rcu_dump_cpu_stacks", True, _C.RCU_STALL, "INFO: rcu detected stall"),
+        ("print_cpu_stall", True, _C.RCU_STALL, "INFO: rcu detected stall"),
+        ("__schedule_bug", True, _C.SCHEDULING_WHILE_ATOMIC, "BUG: scheduling while atomic"),
+        ("___might_sleep", False, _C.SLEEP_IN_ATOMIC,
+         "BUG: sleeping function called from invalid context"),
+        ("__might_resched", False, _C.SLEEP_IN_ATOMIC,
+         "BUG: sleeping function called from invalid context"),
+        ("do_double_fault", True, _C.DOUBLE_FAULT, "double fault"),
+        ("exc_double_fault", True, _C.DOUBLE_FAULT, "double fault"),
+        ("df_debug", True, _C.DOUBLE_FAULT, "double fault"),
+        ("__stack_chk_fail", True, _C.STACK_PROTECTOR,
+         "kernel panic: stack-protector: Kernel stack is corrupted"),
+        ("sysrq_handle_crash", True, _C.SYSRQ, "kernel panic: sysrq triggered crash"),
+        ("kasan_report", True, _C.KASAN, "KASAN: invalid access"),
+    )
 )
 
 # Lines the parser needs to locate besides report, panic and event rows: they bound call

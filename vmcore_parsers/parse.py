@@ -29,6 +29,7 @@ from typing import TypeVar
 
 from vmcore_parsers.logformat import normalize
 from vmcore_parsers.oops_table import (
+    EVENT_ONLY_ROWS,
     EVENT_ROWS,
     MARKERS,
     NEVER_GUILTY_RE,
@@ -36,6 +37,7 @@ from vmcore_parsers.oops_table import (
     PANIC_ROWS,
     REPORT_ROWS,
     ROOT_FRAMES_RE,
+    TRACE_ROWS,
     EventRow,
     PanicRow,
     ReportRow,
@@ -61,7 +63,10 @@ from vmcore_parsers.taint import taint_letters
 #      `Kernel panic - not syncing: <driver message>`).
 #   6  warnings: harmless unless they lead to the panic or nothing else went wrong.
 # With none of these, an OOM-killer report that the log cuts off before its kill or panic is
-# reported as a corrupted OOM crash (`OOM_CUT_ROW`); anything else gives None.
+# reported as a corrupted OOM crash (`OOM_CUT_ROW`); then an excerpt cut below its report header
+# is typed by a detector-only frame (`TRACE_ROWS`); then the most serious event (a fatal
+# hardware error, OOM kills, filesystem errors: `EVENT_ONLY_ROWS`) stands in for the missing
+# report. Anything else gives None.
 _RANK_FATAL = 0
 _RANK_CONFIRMED = 1
 _RANK_SPECIFIC_PANIC = 2
@@ -342,8 +347,8 @@ class _Trace:
 def parse_log(text: str) -> PanicReport | None:
     """Parse kernel log text of any supported shape into a `PanicReport`.
 
-    Returns None when the log shows no panic, oops or crash report at all (an ordinary boot
-    log, a log with only I/O errors or OOM kills). Never raises on damaged text: a truncated or
+    Returns None when the log shows no panic, oops or crash report and no event serious enough
+    to stand in for one (an ordinary boot log, a log with only I/O errors or warnings). Never raises on damaged text: a truncated or
     garbled crash gives a report with `corrupted=True` and a `corrupted_reason`.
     """
     log = normalize(text)
@@ -375,14 +380,56 @@ def parse_lines(lines: list[LogLine], log_format: str = "unknown") -> PanicRepor
         if best is None or (panic_rank, panic.index) < best:
             chosen = None
     elif chosen is None:
-        chosen = _cut_oom_report(scan)
+        chosen = _cut_oom_report(scan) or _headerless_trace(scan) or _event_only(scan)
         if chosen is None:
             return None
     report = _build(lines, log_format, scan, chosen, panic)
     if chosen is not None and chosen.primary.row is OOM_CUT_ROW:
         report.corrupted = True
         report.corrupted_reason = "the log ends inside an OOM-killer report (no kill, no panic)"
+    elif chosen is not None and chosen.primary.row in TRACE_ROWS:
+        report.corrupted = True
+        report.corrupted_reason = (
+            f"the report's header is missing; its type is read from the {chosen.primary.row.needle}"
+            " frame of the call trace"
+        )
+    elif chosen is not None and chosen.primary.row in EVENT_ONLY_ROWS:
+        report.corrupted = True
+        report.corrupted_reason = (
+            "no crash report or panic line in the log; its most serious event "
+            f"({chosen.primary.row.event_kind.value}) stands in for one"
+        )
     return report
+
+
+def _event_only(scan: _Scan) -> _Cluster | None:
+    """The first event of the first `EVENT_ONLY_ROWS` row that has one, for a log with no crash
+    report and no panic line; None when the log has no such event."""
+    for row in EVENT_ONLY_ROWS:
+        for event, index in zip(scan.events, scan.event_index, strict=True):
+            if event.kind is row.event and row.regex.search(event.text):
+                hit = _Hit(index, row, {})
+                return _Cluster(index, index, hit, row.tier, [hit])
+    return None
+
+
+def _headerless_trace(scan: _Scan) -> _Cluster | None:
+    """The earliest frame of `TRACE_ROWS` in a log that holds no report header and no panic
+    line (an excerpt pasted from inside a report); None when there is none."""
+    best: _Hit | None = None
+    for row in TRACE_ROWS:
+        offset = scan.joined.find(row.needle)
+        while offset >= 0:
+            index = scan.joined.count("\n", 0, offset) - 1
+            if best is not None and index >= best.index:
+                break
+            if row.regex.search(scan.texts[index]):
+                best = _Hit(index, row, {})
+                break
+            offset = scan.joined.find(row.needle, offset + len(row.needle))
+    if best is None:
+        return None
+    return _Cluster(best.index, best.index, best, best.row.tier, [best])
 
 
 def _cut_oom_report(scan: _Scan) -> _Cluster | None:

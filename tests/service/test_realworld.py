@@ -10,20 +10,30 @@ from __future__ import annotations
 import pytest
 
 from classifier.corpus import DEFAULT_CORPUS_PATH, read_corpus
-from classifier.realworld import evaluate, load_realworld, summarise
+from classifier.realworld import evaluate, load_realworld, split_of, summarise
 from knowledge_base.taxonomy import category_ids
 from service.diagnoser import Diagnoser
 
 LOGS = load_realworld()
-# Measured on 2026-11-23: test 82.7% (2 confidently wrong), dev 97.6% (1 wrong).
-FLOORS = {"test": (0.82, 2), "dev": (0.97, 1)}
+# Measured on 2026-11-23 over 226 logs: test 95/117 = 81.2% (3 confidently wrong), dev 108/109
+# = 99.1% (0 wrong). (The first 93 logs alone went from test 82.7% / dev 97.6% to 90.4% / 100%;
+# the 133 logs added since are harder, mostly excerpts without the report's header.)
+FLOORS = {"test": (0.829, 3), "dev": (0.99, 0)}
 
 
 def test_every_log_has_a_taxonomy_category_and_a_split() -> None:
-    assert len(LOGS) >= 90
+    assert len(LOGS) >= 180
     known = set(category_ids())
     assert {log.category for log in LOGS} <= known
     assert {log.split for log in LOGS} == {"dev", "test"}
+
+
+def test_every_split_follows_the_file_name_hash() -> None:
+    """Nobody picks which logs are measured: the SPLIT header is the hash rule's answer."""
+    wrong = [(log.name, log.split) for log in LOGS if log.split != split_of(log.name)]
+    assert wrong == []
+    assert split_of("hung-task-rockpro64-panic-line-only.log") == "test"
+    assert split_of("hung-task-ddnet-no-timestamps-mutex.log") == "dev"
 
 
 @pytest.mark.parametrize("split", sorted(FLOORS))

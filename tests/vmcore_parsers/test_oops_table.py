@@ -17,6 +17,7 @@ from vmcore_parsers.oops_table import (
     PANIC_ROWS,
     REPORT_ROWS,
     ROOT_FRAMES_RE,
+    TRACE_ROWS,
     EventRow,
     PanicRow,
     ReportRow,
@@ -26,7 +27,7 @@ from vmcore_parsers.parse import classify_line
 from vmcore_parsers.report import CrashType
 
 ALL_ROWS: list[PanicRow | ReportRow | EventRow] = [*PANIC_ROWS, *REPORT_ROWS, *EVENT_ROWS]
-MACROS = ("{FUNC}", "{FRAME}", "{ADDR}", "{PC}", "{COMM}")
+MACROS = ("{FUNC}", "{FRAME}", "{ADDR}", "{PC}", "{COMM}", "{AT}", "{OFF}", "{GUESS}")
 
 
 def test_row_names_are_unique() -> None:
@@ -122,3 +123,35 @@ def test_ordinary_functions_can_be_guilty(name: str) -> None:
 def test_root_frames() -> None:
     assert ROOT_FRAMES_RE.match("ret_from_fork_asm")
     assert not ROOT_FRAMES_RE.match("ext4_readdir")
+
+
+@pytest.mark.parametrize("row", TRACE_ROWS, ids=lambda r: r.name)
+def test_trace_row_matches_its_frame_in_every_printed_shape(row: ReportRow) -> None:
+    """A trace row takes its function as x86/arm64, 32-bit ARM and decoded frames print it, and
+    never a line that merely names it (a RIP line, a warning's location)."""
+    func = row.needle
+    assert row.regex.search(row.example)
+    assert row.regex.search(f"  {func}.cold+0x1c/0x2a")
+    assert row.regex.search(f"[<c048dbbc>] ({func}+0x48/0x60) from [<c0493bbc>] (x+0x68/0x798)")
+    assert row.regex.search(f"[<8010ea04>] ({func}) from [<8010ed6c>] (ipi_handler+0x28/0x30)")
+    assert row.regex.search(f" {func} (kernel/watchdog.c:512)")
+    assert not row.regex.search(f"RIP: 0010:{func}+0x9c/0x130")
+    assert not row.regex.search(f"WARNING: CPU: 1 PID: 7 at kernel/x.c:9 {func}+0x9c/0x130")
+
+
+@pytest.mark.parametrize("row", TRACE_ROWS, ids=lambda r: r.name)
+def test_trace_row_example_is_no_report_line(row: ReportRow) -> None:
+    """Trace rows are a fallback for logs without any header: the ordinary tables must not
+    claim a frame line, or the fallback would never be the only evidence."""
+    assert classify_line(row.example) is None
+
+
+def test_guess_frames_count_only_for_report_only_functions() -> None:
+    """`? func` (a stack guess) counts for functions that only run to report a problem, never
+    for the watchdog timers or might_sleep's check, which run when nothing is wrong."""
+    by_func = {row.needle: row for row in TRACE_ROWS}
+    for func in ("__schedule_bug", "do_double_fault", "exc_double_fault", "print_cpu_stall"):
+        assert by_func[func].regex.search(f" [<ffffffff8103a1fc>] ? {func}+0x48/0x54")
+    for func in ("watchdog_timer_fn", "watchdog_overflow_callback", "__might_resched"):
+        assert not by_func[func].regex.search(f"  ? {func}+0x1bd/0x230")
+    assert len({row.name for row in TRACE_ROWS}) == len(TRACE_ROWS)

@@ -96,7 +96,6 @@ def test_trace_without_header_fields_is_not_a_crash() -> None:
     "name",
     [
         "crash-none-clean-boot-laptop.log",
-        "crash-none-oom-kills-only.log",
         "crash-none-disk-io-errors-raid1.log",
     ],
 )
