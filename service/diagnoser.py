@@ -7,10 +7,12 @@ batch (a batch shares one model call, which is what makes thousands of logs per 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Literal
 
 from classifier.artifact import LoadedModel, ModelMismatchError, default_model_dir, load_model
+from classifier.features import feature_record
 from knowledge_base.loader import KnowledgeBase, load_knowledge_base
 from knowledge_base.matcher import SignatureMatch, match_entries
 from knowledge_base.schema import Entry
@@ -29,7 +31,7 @@ from service.diagnosis import (
     Source,
 )
 from vmcore_parsers.parse import parse_log
-from vmcore_parsers.report import EventKind, PanicReport
+from vmcore_parsers.report import EventKind, LogLine, PanicReport
 
 MAX_EVIDENCE_LINES = 12
 MAX_ALTERNATIVES = 3
@@ -53,10 +55,19 @@ _CAUSAL_EVENTS = {
 
 @dataclass(frozen=True)
 class LogSource:
-    """What the caller knows about the input: a display name, its format and compression."""
+    """What the caller knows about the input: a display name, its format and compression.
+
+    A log read as it is keeps the defaults. Text decoded out of a crash dump says so:
+    `kind="vmcore"`, its dump `format` (None: the parser names the log dialect), the evidence
+    `tier`, and the extraction's `warnings`.
+    """
 
     name: str | None = None
     compression: str | None = None
+    kind: Literal["log", "vmcore"] = "log"
+    format: str | None = None
+    tier: Literal["log", "vmcore-dmesg", "vmcore-debuginfo"] = "log"
+    warnings: tuple[str, ...] = ()
 
 
 class Diagnoser:
@@ -107,26 +118,62 @@ class Diagnoser:
         self, texts: Sequence[str], sources: Sequence[LogSource] | None = None
     ) -> list[Diagnosis]:
         """Diagnose a batch of logs with one model call; results are in input order."""
-        reports = [parse_log(text) for text in texts]
+        # Each log is parsed, matched and reduced to what the answer needs before the next one
+        # is read, so that a batch holds a few small objects per log rather than every line of
+        # every log: holding the lines made batches slower than single logs (the garbage
+        # collector walked them over and over).
+        examined = [self._examine(parse_log(text)) for text in texts]
         probabilities: list[dict[str, float]] = (
-            self.model.predict_proba(reports) if self.model else [{} for _ in reports]
+            self.model.predict_proba_records([e.record for e in examined])
+            if self.model
+            else [{} for _ in examined]
         )
         sources = sources or [LogSource() for _ in texts]
         return [
-            self._diagnose(report, probs, source)
-            for report, probs, source in zip(reports, probabilities, sources, strict=True)
+            self._diagnose(item, probs, source)
+            for item, probs, source in zip(examined, probabilities, sources, strict=True)
         ]
 
-    def _diagnose(
-        self, report: PanicReport | None, probs: dict[str, float], source: LogSource
-    ) -> Diagnosis:
+    def _examine(self, report: PanicReport | None) -> _Examined:
+        """Everything the diagnosis needs from one parsed log, computed while it is at hand."""
+        # The record is what `LoadedModel.predict_proba(reports)` would build (no raw text);
+        # without a model nobody reads it.
+        record = feature_record(report) if self.model is not None else {}
+        if report is None:
+            return _Examined(record=record)
+        return _Examined(
+            record=record,
+            crash_found=True,
+            matches=match_entries(report, self.kb),
+            report=report.to_dict(),
+            signature=report.signature,
+            log_format=report.log_format,
+            kernel_release=report.kernel_release,
+            damage=(
+                f"the crash report is damaged: {report.corrupted_reason}"
+                if report.corrupted
+                else None
+            ),
+            first_failure=(
+                (
+                    report.first_failure.number,
+                    report.first_failure.text,
+                    f"first failure: {report.crash_type.value}",
+                )
+                if report.first_failure is not None
+                else None
+            ),
+            later_evidence=_later_evidence(report),
+        )
+
+    def _diagnose(self, item: _Examined, probs: dict[str, float], source: LogSource) -> Diagnosis:
         entries = self.kb.entries
-        warnings = list(self._warnings)
-        matches = match_entries(report, self.kb) if report is not None else []
+        warnings = [*self._warnings, *source.warnings]
+        matches = item.matches
         specific = [m.entry_id for m in matches if not m.generic]
         generic = [m.entry_id for m in matches if m.generic]
         decision = decide(
-            crash_found=report is not None,
+            crash_found=item.crash_found,
             specific_matches=specific,
             generic_matches=generic,
             probabilities=probs,
@@ -135,10 +182,10 @@ class Diagnoser:
             category_threshold=self.model.category_threshold if self.model else None,
             signature_precision=self.model.signature_precision if self.model else None,
         )
-        if report is None:
+        if not item.crash_found:
             warnings.append("no kernel panic, oops or crash report was found in the input")
-        elif report.corrupted:
-            warnings.append(f"the crash report is damaged: {report.corrupted_reason}")
+        elif item.damage is not None:
+            warnings.append(item.damage)
         entry = entries.get(decision.entry_id) if decision.entry_id else None
         # Abstaining still gives honest advice: the `unknown` category's generic entry says
         # what to collect so that a human (or the next model) can answer.
@@ -154,7 +201,7 @@ class Diagnoser:
             decided_by=decision.decided_by,
             summary=advice.summary if advice else None,
             alternatives=self._alternatives(decision, probs, specific + generic),
-            evidence=_evidence(report, matches, decision) if report else [],
+            evidence=_evidence(item, matches, decision) if item.crash_found else [],
             remediation=[
                 RemediationStepOut(text=s.text, command=s.command) for s in advice.remediation
             ]
@@ -166,12 +213,12 @@ class Diagnoser:
             ]
             if advice
             else [],
-            report=report.to_dict() if report else None,
-            signature=report.signature if report else None,
+            report=item.report,
+            signature=item.signature,
             source=Source(
-                kind="log",
-                format=report.log_format if report else "unknown",
-                tier="log",
+                kind=source.kind,
+                format=source.format or item.log_format,
+                tier=source.tier,
                 name=source.name,
                 compression=source.compression,
             ),
@@ -182,7 +229,7 @@ class Diagnoser:
             warnings=warnings,
         )
         if entry is not None:
-            verdict = assess(entry, report.kernel_release if report else None)
+            verdict = assess(entry, item.kernel_release)
             diagnosis.fixed_in = [
                 FixedInOut(stream=f.stream, version=f.version) for f in verdict.fixed_in
             ]
@@ -218,8 +265,48 @@ class Diagnoser:
         ]
 
 
+Evidence = tuple[int, str, str]
+
+
+@dataclass(slots=True)
+class _Examined:
+    """What the diagnosis of one log needs from its parse, without the log's lines.
+
+    `record` is the model's feature record (empty when no model is loaded); `crash_found` is
+    False (and the rest keeps its defaults) when the parser found no crash; `report` is the
+    report's JSON-ready dict; `damage` the warning for a corrupted report (None: intact);
+    `first_failure` and `later_evidence` are the evidence candidates (line, text, why) that do
+    not depend on the decision, in the order `_evidence` adds them.
+    """
+
+    record: dict[str, str]
+    crash_found: bool = False
+    matches: list[SignatureMatch] = field(default_factory=list)
+    report: dict[str, Any] | None = None
+    signature: str | None = None
+    log_format: str = "unknown"
+    kernel_release: str | None = None
+    damage: str | None = None
+    first_failure: Evidence | None = None
+    later_evidence: list[Evidence] = field(default_factory=list)
+
+
+def _later_evidence(report: PanicReport) -> list[Evidence]:
+    """The panic line, the instruction pointer line and the causal events, as evidence."""
+    found: list[Evidence] = []
+    if report.panic_line is not None:
+        found.append((report.panic_line.number, report.panic_line.text, "final panic line"))
+    rip = _rip_line(report.report_lines())
+    if rip is not None:
+        found.append((rip.number, rip.text, "instruction pointer at the crash"))
+    for event in report.events:
+        if event.kind in _CAUSAL_EVENTS:
+            found.append((event.line, event.text, f"preceding event: {event.kind.value}"))
+    return found
+
+
 def _evidence(
-    report: PanicReport, matches: list[SignatureMatch], decision: Decision
+    item: _Examined, matches: list[SignatureMatch], decision: Decision
 ) -> list[EvidenceLine]:
     found: dict[int, EvidenceLine] = {}
 
@@ -227,30 +314,20 @@ def _evidence(
         if line not in found and len(found) < MAX_EVIDENCE_LINES:
             found[line] = EvidenceLine(line=line, text=text.strip(), why=why)
 
-    if report.first_failure is not None:
-        add(
-            report.first_failure.number,
-            report.first_failure.text,
-            f"first failure: {report.crash_type.value}",
-        )
+    if item.first_failure is not None:
+        add(*item.first_failure)
     for match in matches:
         if match.entry_id == decision.entry_id:
             for line, text, why in match.evidence:
                 add(line, text, f"signature of {match.entry_id}: {why}")
-    if report.panic_line is not None:
-        add(report.panic_line.number, report.panic_line.text, "final panic line")
-    rip = _rip_line(report)
-    if rip is not None:
-        add(rip[0], rip[1], "instruction pointer at the crash")
-    for event in report.events:
-        if event.kind in _CAUSAL_EVENTS:
-            add(event.line, event.text, f"preceding event: {event.kind.value}")
+    for line, text, why in item.later_evidence:
+        add(line, text, why)
     return sorted(found.values(), key=lambda e: e.line)
 
 
-def _rip_line(report: PanicReport) -> tuple[int, str] | None:
-    for line in report.report_lines():
+def _rip_line(report_lines: list[LogLine]) -> LogLine | None:
+    for line in report_lines:
         text = line.text.lstrip()
         if text.startswith(("RIP:", "pc :", "IP:")):
-            return line.number, line.text
+            return line
     return None
