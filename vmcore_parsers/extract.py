@@ -107,8 +107,9 @@ def extract_file(
 ) -> ExtractedLog:
     """Extract the kernel log of a log, dump, compressed file or crash-directory archive.
 
-    With `deep`, a dump is also opened with drgn and the kernel's debug info (found from
-    `debuginfo`, a vmlinux or directory, else the configured store and distribution paths):
+    With `deep`, a dump is also read with its kernel's debug info (`debuginfo`, a vmlinux or
+    directory, else the store in $PANICDX_DEBUGINFO_DIR, the distribution paths and
+    debuginfod; checked by build id) through drgn, or the `crash` utility when drgn cannot:
     the result's `debug_report` and tier "vmcore-debuginfo". Missing debug info or drgn is a
     warning, never an error. Raises an `InputError` subclass (with a stable `code`) when the
     input is unusable.

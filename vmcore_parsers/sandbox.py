@@ -3,9 +3,10 @@
 Uploaded dumps are hostile until proven otherwise: a crafted file may point the readers at
 absurd offsets, loop their page tables or expand without end. The child has an address-space
 limit (RLIMIT_AS), a CPU-time limit (RLIMIT_CPU) and no core files; the parent kills its whole
-process group after a wall-clock limit. The answer comes back as one JSON object on a pipe,
-so nothing but data crosses the boundary. Every failure maps to an `InputError` with a stable
-code; the caller never hangs and never sees a traceback.
+process group after a wall-clock limit, and on Linux the kernel kills the child when the parent
+dies (a worker SIGKILLed mid-extraction leaves no reader running behind it). The answer comes
+back as one JSON object on a pipe, so nothing but data crosses the boundary. Every failure maps
+to an `InputError` with a stable code; the caller never hangs and never sees a traceback.
 
 The child runs `python -m vmcore_parsers.sandbox` and imports only the readers (no
 scikit-learn), which keeps it small and quick to start.
@@ -14,6 +15,7 @@ scikit-learn), which keeps it small and quick to start.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import json
 import os
 import resource
@@ -32,6 +34,8 @@ if TYPE_CHECKING:
 
 # The child's last stderr bytes kept for an error message.
 _STDERR_TAIL = 2000
+# prctl option from <linux/prctl.h>: the signal the kernel sends when the parent dies.
+_PR_SET_PDEATHSIG = 1
 
 
 @dataclass(frozen=True)
@@ -45,8 +49,12 @@ class SandboxLimits:
 
     @classmethod
     def for_debuginfo(cls) -> SandboxLimits:
-        """Roomier limits for drgn, which maps the whole vmlinux and indexes its DWARF."""
-        return cls(cpu_seconds=180, memory_bytes=6 << 30, wall_seconds=300.0)
+        """Roomier limits for drgn, which maps the whole vmlinux and indexes its DWARF.
+
+        drgn peaked at about 1.5 GB of address space on the 590 MB Debian 6.1 vmlinux; 3 GiB
+        leaves room for bigger kernels and module debug files.
+        """
+        return cls(cpu_seconds=60, memory_bytes=3 << 30, wall_seconds=60.0)
 
 
 _CODES: dict[str, type[errors.InputError]] = {
@@ -82,6 +90,7 @@ def run_sandboxed(
         str(limits.cpu_seconds),
         "deep" if deep else "quick",
         str(Path(debuginfo).absolute()) if debuginfo else "",
+        str(os.getpid()),
     ]
     env = {key: value for key, value in os.environ.items() if key != "PYTHONSTARTUP"}
     process = subprocess.Popen(
@@ -121,6 +130,23 @@ def _limit_self(memory_bytes: int, cpu_seconds: int) -> None:
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
+def _die_with_parent(parent: int) -> None:
+    """Have the kernel SIGKILL this process when its parent dies (Linux); exit if it already has.
+
+    The death signal follows the parent *thread* that started the child: run_sandboxed
+    blocks in that thread until the child ends, so it outlives the child unless killed.
+    """
+    if sys.platform == "linux":
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+            errno = ctypes.get_errno()
+            raise OSError(errno, f"prctl(PR_SET_PDEATHSIG) failed: {os.strerror(errno)}")
+    # The parent may have died between our fork and the prctl: then we were re-parented
+    # and no signal will come.
+    if os.getppid() != parent:
+        os._exit(1)
+
+
 def _kill_group(process: subprocess.Popen[bytes]) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)
@@ -144,8 +170,9 @@ def _child_main(argv: list[str]) -> int:
     """Child entry: extract argv[0] and print one JSON object, result or error.
 
     argv is: path, max log bytes, memory limit in bytes, CPU limit in seconds, "deep" or
-    "quick", and the debuginfo path ("" for none).
+    "quick", the debuginfo path ("" for none) and the parent's process id.
     """
+    _die_with_parent(int(argv[6]))
     # Import every reader first (trusted code, known size), then limit what reading the
     # input may take on top of it.
     import cramjam  # noqa: F401  (snappy pages; imported lazily elsewhere)

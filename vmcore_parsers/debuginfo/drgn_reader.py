@@ -29,6 +29,7 @@ from vmcore_parsers.debuginfo.evidence import (
     TaskStack,
 )
 from vmcore_parsers.debuginfo.locate import DebuginfoFiles, debuginfod_configured
+from vmcore_parsers.dumps.drgn_copy import convert_for_drgn
 from vmcore_parsers.errors import InputError
 
 MAX_BLOCKED_TASKS = 20
@@ -56,8 +57,6 @@ def open_program(dump: Path, scratch: Path, warnings: list[str]) -> Any:
         return prog
     except Exception as exc:  # drgn raises OSError, ValueError or a bare Exception
         first_error = _short(exc)
-    from vmcore_parsers.dumps.deep import convert_for_drgn
-
     try:
         converted = convert_for_drgn(dump, scratch)
     except InputError as exc:

@@ -1,8 +1,10 @@
-"""Add drgn's report (tier "vmcore-debuginfo") to a dump's extracted log, when it can be had.
+"""Add debug-info evidence (tier "vmcore-debuginfo") to a dump's extracted log, when it can.
 
-Every way this can fall short (drgn not installed, no debug info for the release, a vmlinux
-of another build, a dump form drgn cannot open) leaves the log as it was, at tier
-"vmcore-dmesg", with a warning that says which.
+The evidence comes from `vmcore_parsers.debuginfo` (debug info located by build id or
+release and checked, read with drgn, or with the `crash` utility as a fallback). Every way
+this can fall short (drgn not installed, no debug info for the release, a vmlinux of another
+build, a dump form drgn cannot open) leaves the log as it was, at tier "vmcore-dmesg", with
+warnings that say which.
 """
 
 from __future__ import annotations
@@ -11,8 +13,7 @@ import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from vmcore_parsers.dumps.debuginfo import find_debuginfo, search_roots
-from vmcore_parsers.errors import InputError
+from vmcore_parsers.debuginfo import collect_debuginfo_evidence
 
 if TYPE_CHECKING:
     from vmcore_parsers.extract import ExtractedLog
@@ -21,37 +22,17 @@ if TYPE_CHECKING:
 def add_debuginfo_report(
     result: ExtractedLog, dump: Path, scratch: Path, explicit: Path | None
 ) -> ExtractedLog:
-    """`result` with `debug_report` and tier "vmcore-debuginfo", or with a warning why not."""
-    try:
-        import drgn  # noqa: F401
-    except ImportError:
-        return _warn(result, "drgn is not installed (pip install 'panicdx[debuginfo]')")
-    files = find_debuginfo(result.kernel_release, explicit)
-    if files is None:
-        searched = ", ".join(
-            str(root) for root in search_roots(explicit, result.kernel_release or "")
-        )
-        return _warn(
-            result,
-            f"no debug info for kernel {result.kernel_release or '(unknown release)'} "
-            f"(looked in {searched}): set --debuginfo or PANICDX_DEBUGINFO_DIR",
-        )
-    from vmcore_parsers.dumps.deep import collect, debuginfo_matches, open_program, render
+    """`result` with `debug_report` and tier "vmcore-debuginfo", or with warnings why not.
 
-    try:
-        prog = open_program(dump, files, scratch)
-    except InputError as exc:
-        return _warn(result, f"debug info not used: {exc.message}")
-    if not debuginfo_matches(prog):
-        return _warn(result, f"{files.vmlinux} is not the debug info of this dump's kernel")
-    report = collect(prog)
+    `dump` is the uncompressed dump `result` was read from, `scratch` a directory for a
+    converted copy drgn can open, `explicit` the `--debuginfo` path (None: only the store in
+    $PANICDX_DEBUGINFO_DIR, the distribution paths and debuginfod are searched). The evidence's
+    warnings are appended either way. Never raises on a bad dump or missing debug info.
+    """
+    evidence = collect_debuginfo_evidence(dump, debuginfo=explicit, scratch=scratch)
+    warnings = (*result.warnings, *evidence.warnings)
+    if not evidence.found_anything:
+        return dataclasses.replace(result, warnings=warnings)
     return dataclasses.replace(
-        result,
-        tier="vmcore-debuginfo",
-        debug_report=render(report),
-        warnings=(*result.warnings, *report.warnings),
+        result, tier="vmcore-debuginfo", debug_report=evidence.text(), warnings=warnings
     )
-
-
-def _warn(result: ExtractedLog, warning: str) -> ExtractedLog:
-    return dataclasses.replace(result, warnings=(*result.warnings, warning))

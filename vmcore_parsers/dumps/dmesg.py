@@ -30,6 +30,7 @@ from vmcore_parsers.dumps.vmcoreinfo import (
 from vmcore_parsers.dumps.x86_64 import START_KERNEL_MAP, X86_64Translator
 from vmcore_parsers.errors import (
     DumpCorrupt,
+    DumpTruncated,
     UnsupportedArchitecture,
     UnsupportedFormat,
     VmcoreinfoMissing,
@@ -63,13 +64,27 @@ def read_dump_dmesg(path: Path) -> DumpDmesg:
 
 def _read(source: ByteSource) -> DumpDmesg:
     warnings: list[str] = []
+    container = dump_format(source.read(0, min(source.size, 64)))
+    if container != "makedumpfile-flattened":
+        return _read_image(source, container, warnings)
+    flat = FlattenedSource(source)
+    warnings += flat.warnings
+    if not flat.truncated:
+        return _read_image(flat, container, warnings)
+    try:
+        return _read_image(flat, container, warnings)
+    except (DumpCorrupt, UnsupportedFormat, VmcoreinfoMissing) as exc:
+        # Ranges the stream never reached read as zeros (or as a stale header the writer
+        # meant to rewrite at the end): what looks corrupt is what did not arrive.
+        raise DumpTruncated(
+            f"the dump is truncated: the flattened stream ends at byte {source.size} before "
+            f"its end marker, and the part that arrived is not enough ({exc.message})"
+        ) from None
+
+
+def _read_image(source: ByteSource, container: str | None, warnings: list[str]) -> DumpDmesg:
+    """The log of the ELF or kdump-compressed dump in `source` (a flattened one reassembled)."""
     name = dump_format(source.read(0, min(source.size, 64)))
-    container = name
-    if name == "makedumpfile-flattened":
-        flat = FlattenedSource(source)
-        warnings += flat.warnings
-        source = flat
-        name = dump_format(source.read(0, min(source.size, 64)))
     image: ElfCore | KdumpCompressed
     if name == "elf":
         image = ElfCore(source)

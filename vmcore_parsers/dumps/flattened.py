@@ -36,6 +36,9 @@ class FlattenedSource:
             raise DumpCorrupt(f"flattened stream of unknown type {kind}")
         self.version = version
         self.warnings: list[str] = []
+        # True when the stream ends before its end marker: bytes the writer meant to send
+        # never arrived, and ranges it did not reach read back as zeros.
+        self.truncated = False
         self._build_index(max_records)
 
     def _build_index(self, max_records: int) -> None:
@@ -61,6 +64,7 @@ class FlattenedSource:
                 )
             if position + size > total:
                 self.warnings.append("the flattened stream is truncated inside a record")
+                self.truncated = True
                 size = total - position
             if len(logical) >= max_records:
                 raise DumpCorrupt(f"flattened stream has more than {max_records} records")
@@ -73,6 +77,7 @@ class FlattenedSource:
             position += size
         if not ended:
             self.warnings.append("the flattened stream has no end marker (truncated)")
+            self.truncated = True
         if not logical:
             raise DumpTruncated("the flattened stream holds no data")
         if not in_order:

@@ -10,8 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import EXPECTED_PANIC_TEXT
 from dumpfactory import FakeKernel, write_elf, write_flattened, write_kdump
+from panicdata import EXPECTED_PANIC_TEXT
 
 PANICDX = Path(sys.executable).with_name("panicdx")
 Write = Callable[..., Path]

@@ -1,79 +1,133 @@
-"""The "vmcore-debuginfo" tier: finding debug info, and what drgn adds when it is there.
+"""The "vmcore-debuginfo" tier as `extract_file(..., deep=True)` uses it.
 
-The drgn test needs a real dump and its kernel's debug info (built by
-`python -m tests.dumps.build_dumps` with its debug-info step); it skips without them unless
-PANICDX_REQUIRE_DEBUGINFO=1 demands them, in which case their absence fails.
+Locating debug info (`vmcore_parsers.debuginfo.locate`) in temporary trees, the warnings the
+deep tier adds when it falls short, and what it adds on a real dump. The drgn tests need a real
+dump and its kernel's debug info (built by `python -m tests.dumps.build_dumps` with its
+debug-info step); they skip without them unless PANICDX_REQUIRE_DEBUGINFO=1 demands them, in
+which case their absence fails. The locate and evidence details are tested in
+tests/vmcore/test_debuginfo.py.
 """
 
 from __future__ import annotations
 
 import builtins
 import os
+import struct
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import EXPECTED_PANIC_TEXT
 from dumpfactory import FakeKernel, write_elf
+from panicdata import EXPECTED_PANIC_TEXT
 
-from vmcore_parsers.dumps.debuginfo import find_debuginfo
+from vmcore_parsers.debuginfo import collect
+from vmcore_parsers.debuginfo.locate import configured_store, locate_debuginfo
 from vmcore_parsers.extract import extract_file
 
 Write = Callable[..., Path]
 RELEASE = "6.1.0-56-cloud-amd64"
+BUILD_ID = "3b43fad5034874490492495d552c0af6a5fab235"
+# The build id in the fake kernel's VMCOREINFO (dumpfactory.build_prb_kernel).
+FAKE_BUILD_ID = "0123456789abcdef0123456789abcdef01234567"
+OTHER_ID = "00112233445566778899aabbccddeeff00112233"
 
 
-def _touch(path: Path) -> Path:
+def debug_elf(path: Path, build_id: str | None) -> Path:
+    """A minimal ELF64 file whose only content is a PT_NOTE holding a GNU build id note."""
+    note = b""
+    if build_id is not None:
+        desc = bytes.fromhex(build_id)
+        note = struct.pack("<III", 4, len(desc), 3) + b"GNU\0" + desc  # NT_GNU_BUILD_ID
+    header = bytearray(64)
+    header[:6] = b"\x7fELF\x02\x01"
+    struct.pack_into("<HHI", header, 16, 2, 62, 1)  # ET_EXEC, x86_64, version 1
+    struct.pack_into("<QQ", header, 32, 64, 0)  # e_phoff, e_shoff
+    struct.pack_into("<HHHHHH", header, 52, 64, 56, 1, 64, 0, 0)
+    phdr = struct.pack("<IIQQQQQQ", 4, 4, 120, 0, 0, len(note), len(note), 4)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(b"\x7fELF")
+    path.write_bytes(bytes(header) + phdr + note)
     return path
 
 
+@pytest.fixture
+def no_configured_debuginfo(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Neither a debug-info store nor debuginfod: only explicit paths and / are searched."""
+    monkeypatch.delenv("PANICDX_DEBUGINFO_DIR", raising=False)
+    monkeypatch.delenv("DEBUGINFOD_URLS", raising=False)
+
+
 def test_distribution_layout_under_an_explicit_directory(tmp_path: Path) -> None:
-    vmlinux = _touch(tmp_path / "usr/lib/debug/boot" / f"vmlinux-{RELEASE}")
-    module = _touch(tmp_path / "usr/lib/debug/lib/modules" / RELEASE / "kernel/fs/ext4.ko")
-    found = find_debuginfo(RELEASE, tmp_path)
-    assert found is not None
-    assert (found.vmlinux, found.modules) == (vmlinux, (module,))
+    explicit = tmp_path / "debug"
+    vmlinux = debug_elf(explicit / "usr/lib/debug/boot" / f"vmlinux-{RELEASE}", BUILD_ID)
+    module = debug_elf(explicit / "usr/lib/debug/lib/modules" / RELEASE / "kernel/fs/ext4.ko", None)
+    found = locate_debuginfo(RELEASE, BUILD_ID, explicit=explicit, root=tmp_path / "root")
+    assert found.files is not None
+    assert (found.files.vmlinux, found.files.origin) == (vmlinux, "explicit")
+    assert found.files.modules == (module,)
+    assert found.warnings == ()
 
 
 def test_store_with_one_directory_per_release(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    vmlinux = _touch(tmp_path / RELEASE / "usr/lib/debug/boot" / f"vmlinux-{RELEASE}")
-    _touch(tmp_path / "5.10.0-1-amd64" / "usr/lib/debug/boot/vmlinux-5.10.0-1-amd64")
-    monkeypatch.setenv("PANICDX_DEBUGINFO_DIR", str(tmp_path))
-    found = find_debuginfo(RELEASE)
-    assert found is not None and found.vmlinux == vmlinux
+    store = tmp_path / "store"
+    vmlinux = debug_elf(store / RELEASE / "usr/lib/debug/boot" / f"vmlinux-{RELEASE}", BUILD_ID)
+    debug_elf(store / "5.10.0-1-amd64" / "usr/lib/debug/boot/vmlinux-5.10.0-1-amd64", OTHER_ID)
+    monkeypatch.setenv("PANICDX_DEBUGINFO_DIR", str(store))
+    found = locate_debuginfo(RELEASE, BUILD_ID, store=configured_store(), root=tmp_path / "root")
+    assert found.files is not None
+    assert (found.files.vmlinux, found.files.origin) == (vmlinux, "store")
 
 
 def test_explicit_vmlinux_file(tmp_path: Path) -> None:
-    vmlinux = _touch(tmp_path / "vmlinux")
-    found = find_debuginfo(None, vmlinux)
-    assert found is not None and found.vmlinux == vmlinux
+    vmlinux = debug_elf(tmp_path / "vmlinux", BUILD_ID)
+    found = locate_debuginfo(RELEASE, BUILD_ID, explicit=vmlinux, root=tmp_path / "root")
+    assert found.files is not None
+    assert (found.files.vmlinux, found.files.build_id) == (vmlinux, BUILD_ID)
+    assert found.warnings == ()
+    # A dump that states neither release nor build id still takes an explicit file, warned.
+    found = locate_debuginfo(None, None, explicit=vmlinux, root=tmp_path / "root")
+    assert found.files is not None and found.files.vmlinux == vmlinux
+    assert any("release only" in warning for warning in found.warnings)
 
 
-def test_nothing_found(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("PANICDX_DEBUGINFO_DIR", raising=False)
-    assert find_debuginfo("0.0.0-none", tmp_path) is None
-    assert find_debuginfo(None, tmp_path) is None
+def test_nothing_found(tmp_path: Path) -> None:
+    debug_elf(tmp_path / "5.10.0-1-amd64" / "vmlinux", OTHER_ID)
+    assert locate_debuginfo("0.0.0-none", None, explicit=tmp_path, root=tmp_path).files is None
+    assert locate_debuginfo(None, None, explicit=tmp_path, root=tmp_path).files is None
 
 
+@pytest.mark.usefixtures("no_configured_debuginfo")
 def test_missing_debuginfo_is_a_warning(
-    panic_kernel: FakeKernel, write: Write, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    panic_kernel: FakeKernel, write: Write, tmp_path: Path
 ) -> None:
-    pytest.importorskip("drgn")
-    monkeypatch.delenv("PANICDX_DEBUGINFO_DIR", raising=False)
     result = extract_file(write(write_elf(panic_kernel)), deep=True, debuginfo=tmp_path)
     assert result.text == EXPECTED_PANIC_TEXT
     assert (result.tier, result.debug_report) == ("vmcore-dmesg", None)
-    assert any("no debug info for kernel 6.1.0-99-cloud-amd64" in w for w in result.warnings)
+    assert any(
+        f"no debug info for kernel 6.1.0-99-cloud-amd64 build id {FAKE_BUILD_ID}" in warning
+        for warning in result.warnings
+    )
 
 
-def test_missing_drgn_is_a_warning(
-    panic_kernel: FakeKernel, write: Write, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.usefixtures("no_configured_debuginfo")
+def test_debuginfo_of_another_build_is_a_warning(
+    panic_kernel: FakeKernel, write: Write, tmp_path: Path
 ) -> None:
+    wrong = debug_elf(tmp_path / "vmlinux", OTHER_ID)
+    result = extract_file(write(write_elf(panic_kernel)), deep=True, debuginfo=wrong)
+    assert (result.tier, result.debug_report) == ("vmcore-dmesg", None)
+    assert result.text == EXPECTED_PANIC_TEXT
+    assert any(str(wrong) in w and OTHER_ID in w and "not used" in w for w in result.warnings)
+
+
+@pytest.mark.usefixtures("no_configured_debuginfo")
+def test_missing_drgn_is_a_warning(
+    panic_kernel: FakeKernel, write: Write, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Debug info of the dump's own build is found, so only drgn's absence stops the tier.
+    vmlinux = debug_elf(tmp_path / "vmlinux", FAKE_BUILD_ID)
     real_import = builtins.__import__
 
     def no_drgn(name: str, *args: Any, **kwargs: Any) -> Any:
@@ -82,9 +136,11 @@ def test_missing_drgn_is_a_warning(
         return real_import(name, *args, **kwargs)
 
     monkeypatch.setattr(builtins, "__import__", no_drgn)
-    result = extract_file(write(write_elf(panic_kernel)), deep=True)
-    assert result.tier == "vmcore-dmesg"
-    assert any("drgn is not installed" in w for w in result.warnings)
+    monkeypatch.setattr(collect, "crash_binary", lambda: None)  # no crash fallback either
+    result = extract_file(write(write_elf(panic_kernel)), deep=True, debuginfo=vmlinux)
+    assert (result.tier, result.debug_report) == ("vmcore-dmesg", None)
+    assert result.text == EXPECTED_PANIC_TEXT
+    assert any("drgn is not installed" in warning for warning in result.warnings)
 
 
 def _real_dump_with_debuginfo(
@@ -113,11 +169,12 @@ def test_drgn_report_on_a_real_hung_task_dump(form: str) -> None:
     result = extract_file(dump, deep=True, debuginfo=debuginfo)
     assert result.tier == "vmcore-debuginfo"
     report = result.debug_report or ""
-    assert "== Panic message ==\nKernel panic - not syncing: hung_task: blocked tasks" in report
+    assert "==== panic message ====\nKernel panic - not syncing: hung_task: blocked tasks" in report
     assert "check_hung_uninterruptible_tasks (kernel/hung_task.c:" in report
-    assert "== Tasks blocked in D state ==\nPID: " in report
+    assert "==== blocked tasks ====\ntask:" in report
+    assert "task:panicdx_hung    state:D pid:" in report
     assert "__mutex_lock" in report  # the blocked task waits on the module's mutex
-    assert "panicdx_crash (OE)" in report
+    assert "Modules linked in: " in report and "panicdx_crash(OE)" in report
 
 
 def _has_drgn() -> bool:
@@ -147,7 +204,6 @@ def _diagnose(*args: str) -> list[dict[str, Any]]:
 def test_diagnose_without_matching_debuginfo_stays_at_the_dmesg_tier(
     panic_kernel: FakeKernel, write: Write, tmp_path: Path
 ) -> None:
-    pytest.importorskip("drgn")
     dump = write(write_elf(panic_kernel))
     (record,) = _diagnose("--debuginfo", str(tmp_path), str(dump))
     assert record["source"]["tier"] == "vmcore-dmesg"

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 import zstandard
-from conftest import EXPECTED_PANIC_TEXT
 from dumpfactory import FakeKernel, write_elf, write_flattened, write_kdump
+from panicdata import EXPECTED_PANIC_TEXT
 
 from vmcore_parsers.dumps import wrappers
 from vmcore_parsers.errors import (

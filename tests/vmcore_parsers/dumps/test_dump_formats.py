@@ -7,7 +7,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import EXPECTED_PANIC_TEXT, PANIC_RECORDS
 from dumpfactory import (
     PAGE,
     FakeKernel,
@@ -18,6 +17,7 @@ from dumpfactory import (
     write_flattened,
     write_kdump,
 )
+from panicdata import EXPECTED_PANIC_TEXT, PANIC_RECORDS
 
 from vmcore_parsers.dumps.dmesg import read_dump_dmesg
 from vmcore_parsers.errors import (

@@ -8,8 +8,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import PANIC_RECORDS
 from dumpfactory import FakeKernel, build_log_buf_kernel, write_elf, write_flattened, write_kdump
+from panicdata import PANIC_RECORDS
 
 from vmcore_parsers.dumps import lzo
 from vmcore_parsers.dumps.dmesg import read_dump_dmesg
@@ -90,6 +90,37 @@ def test_flattened_record_with_negative_size(panic_kernel: FakeKernel, write: Wr
     struct.pack_into(">qq", stream, 4096, 0, -5)
     with pytest.raises(DumpCorrupt, match="flattened record"):
         read_dump_dmesg(write(bytes(stream)))
+
+
+# Cut points of a shuffled flattened kdump stream (odd records first, the header rewritten
+# last) where what arrived is a stale header, or page descriptors still unwritten (zeros), or
+# descriptors pointing at page data that never came.
+@pytest.mark.parametrize("twentieths", [5, 11, 12, 14])
+def test_flattened_stream_cut_short_is_dump_truncated(
+    twentieths: int, panic_kernel: FakeKernel, write: Write
+) -> None:
+    stream = write_flattened(write_kdump(panic_kernel))
+    cut = len(stream) * twentieths // 20
+    with pytest.raises(DumpTruncated) as caught:
+        read_dump_dmesg(write(stream[:cut]))
+    message = caught.value.message
+    assert message.startswith(
+        f"the dump is truncated: the flattened stream ends at byte {cut} before its end marker"
+    )
+    assert "the part that arrived is not enough (" in message  # and what gave it away
+
+
+def test_zero_page_descriptors_in_a_complete_stream_stay_corrupt(
+    panic_kernel: FakeKernel, write: Write
+) -> None:
+    # The zeros a cut-short stream reads back, in a stream that has its end marker, are
+    # damage, not truncation.
+    dump = bytearray(write_kdump(panic_kernel))
+    sub_header_blocks, bitmap_blocks = struct.unpack_from("<ii", dump, 432)
+    descriptors = 4096 * (1 + sub_header_blocks + bitmap_blocks)
+    dump[descriptors : descriptors + 24 * 1024] = bytes(24 * 1024)
+    with pytest.raises(DumpCorrupt, match=r"page descriptor of pfn 0x[0-9a-f]+ is impossible"):
+        read_dump_dmesg(write(write_flattened(bytes(dump))))
 
 
 def test_flattened_stream_of_nothing(write: Write) -> None:
