@@ -348,8 +348,9 @@ def parse_log(text: str) -> PanicReport | None:
     """Parse kernel log text of any supported shape into a `PanicReport`.
 
     Returns None when the log shows no panic, oops or crash report and no event serious enough
-    to stand in for one (an ordinary boot log, a log with only I/O errors or warnings). Never raises on damaged text: a truncated or
-    garbled crash gives a report with `corrupted=True` and a `corrupted_reason`.
+    to stand in for one (an ordinary boot log, a log with only I/O errors or warnings). Never
+    raises on damaged text: a truncated or garbled crash gives a report with `corrupted=True`
+    and a `corrupted_reason`.
     """
     log = normalize(text)
     return parse_lines(log.lines, log.format)
