@@ -13,5 +13,12 @@ Modules, one job each:
 - `evaluate`: grouped evaluation against a baseline, `reports/evaluation.md`;
 - `train`: `python -m classifier.train` / `panicdx train`;
 - `artifact`: `model.joblib` + `manifest.json`, and the loader that refuses mismatches;
-- `fastpath`: the fitted pipeline's arithmetic without scikit-learn's per-call overhead.
+- `fastpath`: the fitted pipeline's arithmetic without scikit-learn's per-call overhead;
+- `labels`: labelled panics, import formats, validation and dedup by crash signature;
+- `learn`: training with labelled panics, evaluated against the active model (`panicdx train
+  --data-dir`);
+- `report`: the learning loop's report (Markdown, confusion matrix and calibration plots);
+- `registry`: the promotion gate and rollback rules (storage is `service.learning`);
+- `unknowns`: clustering abstained diagnoses and drafting knowledge-base entries;
+- `explore`: data frames for the notebooks.
 """

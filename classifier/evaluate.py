@@ -25,6 +25,7 @@ answer, per entry status; the combination rule uses it as a confidence floor.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import itertools
 import time
 import warnings
@@ -67,6 +68,8 @@ from knowledge_base.loader import load_knowledge_base
 from knowledge_base.matcher import match_entries
 
 REPORT_PATH = Path(__file__).parent / "reports" / "evaluation.md"
+# `Sample.kind` of samples made from labelled panics (the learning loop's data).
+LABEL_KIND = "label"
 FloatMatrix = npt.NDArray[np.float64]
 Advance = Callable[[str], None]
 
@@ -501,6 +504,50 @@ def run_evaluation(
         },
     }
     return Evaluation(metrics, choice, labels, category_threshold=category_choice, seconds=seconds)
+
+
+# --- Frozen evaluation set (learning loop) -------------------------------------------------
+
+FROZEN_BUCKETS = 5  # one component in five is held out of every registered model's training
+
+
+def _bucket(key: str) -> int:
+    return int(hashlib.sha256(key.encode("utf-8")).hexdigest()[:8], 16) % FROZEN_BUCKETS
+
+
+def frozen_mask(dataset: Dataset) -> npt.NDArray[np.bool_]:
+    """True for samples in the frozen evaluation set of the learning loop.
+
+    The set is a deterministic, signature-grouped slice: samples are joined into components
+    (same source log or same crash signature, `dataset.split_groups`), and a component is held
+    out when sha256 of its *anchor* falls in one bucket of `FROZEN_BUCKETS`. The anchor is the
+    smallest corpus source group of the component (the shipped corpus does not change between
+    trainings), else its smallest labelled-panic group. So a sample stays on its side as labels
+    are added, copies of one bug never straddle the split, and every model trained by the
+    learning loop is compared on data none of them was fitted on.
+    """
+    groups = dataset.split_groups()
+    anchors: dict[int, tuple[int, str]] = {}
+    for component, group, kind in zip(
+        groups.tolist(), dataset.groups, (s.kind for s in dataset.samples), strict=True
+    ):
+        # Corpus groups rank before label groups (0 before 1), then by name.
+        rank = (1 if kind == LABEL_KIND else 0, group)
+        if component not in anchors or rank < anchors[component]:
+            anchors[component] = rank
+    held = {c for c, (_, key) in anchors.items() if _bucket(key) == 0}
+    return np.array([c in held for c in groups.tolist()], dtype=bool)
+
+
+def frozen_sha256(dataset: Dataset, index: IntArray) -> str:
+    """A hash of the frozen evaluation samples (texts and labels), recorded in the manifest."""
+    digest = hashlib.sha256()
+    for line in sorted(
+        f"{hashlib.sha256(dataset.samples[i].text.encode('utf-8')).hexdigest()} {dataset.labels[i]}"
+        for i in index.tolist()
+    ):
+        digest.update(line.encode("utf-8") + b"\n")
+    return digest.hexdigest()
 
 
 # --- Report ------------------------------------------------------------------------------

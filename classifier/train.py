@@ -257,7 +257,8 @@ def _summary(metrics: dict[str, Any]) -> dict[str, Any]:
 
 
 @contextmanager
-def _rich_progress(console: Any) -> Iterator[Progress]:
+def rich_progress(console: Any) -> Iterator[Progress]:
+    """Progress bars on a rich `console` for the steps of a training run (None: silent)."""
     if console is None:
         yield Progress()
         return
@@ -283,7 +284,7 @@ def train_default(
     `console` is a rich Console for progress bars (None: silent). This is what `panicdx train`
     and `python -m classifier.train` run.
     """
-    with _rich_progress(console) as progress:
+    with rich_progress(console) as progress:
         if rebuild_corpus or not corpus_path.is_file():
             progress.note(f"building the training corpus at {corpus_path}")
             build_corpus(corpus_path, seed=seed)

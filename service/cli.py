@@ -17,14 +17,19 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress
 
+from service.cli_admin import apikey_app, db_app, worker
+from service.cli_dumps import register as register_dump_commands
+from service.cli_learn import register as register_learning_commands
+from service.cli_serve import serve
 from service.render import render_diagnosis
 from vmcore_parsers.errors import InputError
-from vmcore_parsers.intake import DEFAULT_MAX_LOG_BYTES, LogInput, read_log_file
+from vmcore_parsers.intake import DEFAULT_MAX_LOG_BYTES, read_log_file
 
 if TYPE_CHECKING:  # the diagnoser pulls in scikit-learn: import it only when diagnosing
-    from service.diagnoser import Diagnoser
+    from service.diagnoser import Diagnoser, LogSource
     from service.diagnosis import Diagnosis
 
 app = typer.Typer(
@@ -36,6 +41,12 @@ app = typer.Typer(
 )
 kb_app = typer.Typer(help="Inspect and validate the knowledge base.", no_args_is_help=True)
 app.add_typer(kb_app, name="kb")
+register_learning_commands(app)
+app.command("serve")(serve)
+register_dump_commands(app)
+app.add_typer(apikey_app, name="apikey")
+app.add_typer(db_app, name="db")
+app.command("worker")(worker)
 
 # Logs are diagnosed in batches so that one model call serves many files while memory stays
 # bounded however many files are named.
@@ -55,7 +66,10 @@ def _fail(message: str, code: int = EXIT_INPUT_ERROR) -> typer.Exit:
 @app.command()
 def diagnose(
     files: Annotated[
-        list[Path], typer.Argument(help="Kernel log files; '-' reads standard input.")
+        list[Path],
+        typer.Argument(
+            help="Kernel logs or crash dumps (detected by content); '-' reads a log from stdin."
+        ),
     ],
     as_json: Annotated[
         bool, typer.Option("--json", help="Print one JSON object per file (JSON Lines).")
@@ -67,6 +81,13 @@ def diagnose(
     max_size: Annotated[
         int, typer.Option(help="Largest log accepted, in bytes.", min=1)
     ] = DEFAULT_MAX_LOG_BYTES,
+    debuginfo: Annotated[
+        Path | None,
+        typer.Option(
+            help="For dumps: vmlinux or debug-info directory; drgn's report (crashed stack, "
+            "blocked tasks, CPUs, memory, modules) joins the evidence (tier vmcore-debuginfo)."
+        ),
+    ] = None,
 ) -> None:
     """Diagnose kernel panic logs: root cause, confidence, evidence and the fix."""
     from service.diagnoser import Diagnoser
@@ -81,7 +102,7 @@ def diagnose(
     failures = 0
     with _progress(len(files), enabled=len(files) > BATCH_SIZE) as advance:
         for batch in _batches(files, BATCH_SIZE):
-            for path, outcome in _diagnose_batch(diagnoser, batch, max_size):
+            for path, outcome in _diagnose_batch(diagnoser, batch, max_size, debuginfo):
                 if isinstance(outcome, InputError):
                     failures += 1
                     _report_input_error(path, outcome, as_json)
@@ -96,34 +117,67 @@ def diagnose(
 
 
 def _diagnose_batch(
-    diagnoser: Diagnoser, batch: list[Path], max_size: int
+    diagnoser: Diagnoser, batch: list[Path], max_size: int, debuginfo: Path | None = None
 ) -> list[tuple[Path, Diagnosis | InputError]]:
     """Read and diagnose one batch; unreadable files keep their place with their error."""
-    from service.diagnoser import LogSource
-
-    reads: list[tuple[Path, LogInput | InputError]] = []
+    reads: list[tuple[Path, tuple[str, LogSource] | InputError]] = []
     for path in batch:
         try:
-            reads.append((path, read_log_file(path, max_size)))
+            reads.append((path, _read_input(path, max_size, debuginfo)))
         except InputError as exc:
             reads.append((path, exc))
-    readable = [(path, log) for path, log in reads if isinstance(log, LogInput)]
+    readable = [read for _, read in reads if not isinstance(read, InputError)]
     diagnoses = iter(
-        diagnoser.diagnose_texts(
-            [log.text for _, log in readable],
-            [LogSource(name=str(path), compression=log.compression) for path, log in readable],
-        )
+        diagnoser.diagnose_texts([text for text, _ in readable], [source for _, source in readable])
     )
     return [
         (path, read if isinstance(read, InputError) else next(diagnoses)) for path, read in reads
     ]
 
 
+def _read_input(path: Path, max_size: int, debuginfo: Path | None = None) -> tuple[str, LogSource]:
+    """A log is read in this process; a dump (or archive) is extracted in a sandbox.
+
+    The bytes decide which: a crash dump named `kern.log` is still a dump. With `debuginfo`,
+    drgn's report on a dump follows its log in the text the parser reads (after the panic,
+    so it adds evidence without moving the first failure).
+    """
+    from service.diagnoser import LogSource
+    from vmcore_parsers.extract import extract_file_sandboxed, sniff_file
+    from vmcore_parsers.sandbox import SandboxLimits
+
+    if str(path) == "-" or not path.is_file() or sniff_file(path) in ("log", "unknown"):
+        log = read_log_file(path, max_size)
+        return log.text, LogSource(name=str(path), compression=log.compression)
+    if debuginfo is None:
+        limits = SandboxLimits(max_log_bytes=max_size)
+    else:
+        roomy = SandboxLimits.for_debuginfo()
+        limits = SandboxLimits(roomy.cpu_seconds, roomy.memory_bytes, roomy.wall_seconds, max_size)
+    extracted = extract_file_sandboxed(
+        path, limits, deep=debuginfo is not None, debuginfo=debuginfo
+    )
+    text = extracted.text
+    if extracted.debug_report:
+        text += f"\n==== drgn with debug info ====\n{extracted.debug_report}\n"
+    return text, LogSource(
+        name=str(path),
+        compression=extracted.compression,
+        kind=extracted.kind,
+        format=None if extracted.format == "log" else extracted.format,
+        tier=extracted.tier,
+        warnings=extracted.warnings,
+    )
+
+
 def _report_input_error(path: Path, error: InputError, as_json: bool) -> None:
     if as_json:
         record = {"file": str(path), "error": {"code": error.code, "message": error.message}}
         sys.stdout.write(json.dumps(record, separators=(",", ":")) + "\n")
-    stderr.print(f"[bold red]panicdx:[/] {error.message} [{error.code}]", highlight=False)
+    # Escaped: "[dump_corrupt]" would otherwise be taken for rich markup and vanish.
+    stderr.print(
+        f"[bold red]panicdx:[/] {escape(f'{error.message} [{error.code}]')}", highlight=False
+    )
 
 
 def _batches(items: list[Path], size: int) -> Iterator[list[Path]]:
@@ -206,10 +260,28 @@ def train(
     rebuild_corpus: Annotated[
         bool, typer.Option(help="Regenerate the training corpus from the knowledge base first.")
     ] = False,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            help="Add the labelled panics of this service data directory, evaluate against "
+            "the active model and register a candidate (see `panicdx model`)."
+        ),
+    ] = None,
+    corpus: Annotated[Path | None, typer.Option(hidden=True)] = None,
+    cross_validate: Annotated[bool, typer.Option(hidden=True)] = True,
 ) -> None:
     """Build the training corpus if needed, train and evaluate the classifier, save it."""
     from classifier.train import train_default
 
+    if data_dir is not None:
+        from service.cli_learn import train_with_data_dir
+
+        if rebuild_corpus:
+            from classifier.corpus import build_corpus
+
+            build_corpus()
+        train_with_data_dir(data_dir, out, corpus=corpus, cross_validate=cross_validate)
+        return
     try:
         artifact_dir = train_default(out_dir=out, rebuild_corpus=rebuild_corpus, console=stderr)
     except Exception as exc:
