@@ -281,12 +281,17 @@ def _row_to_label(
     )
 
 
-def _jsonl_rows(path: Path, problems: list[str]) -> list[_Row]:
-    rows = []
+def _read_import_file(path: Path) -> str:
+    """The UTF-8 text of `path`; a file that cannot be read fails the whole import."""
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise LabelImportError([f"{path}: cannot read ({exc})"]) from None
+
+
+def _jsonl_rows(path: Path, problems: list[str]) -> list[_Row]:
+    rows = []
+    lines = _read_import_file(path).splitlines()
     # Export adds provenance keys; they import back instead of being rejected.
     allowed = JSONL_KEYS | {"author", "created_at", "diagnosis_id", "signature"}
     for number, raw in enumerate(lines, 1):
@@ -310,11 +315,7 @@ def _jsonl_rows(path: Path, problems: list[str]) -> list[_Row]:
 
 
 def _csv_rows(path: Path, problems: list[str]) -> list[_Row]:
-    try:
-        content = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise LabelImportError([f"{path}: cannot read ({exc})"]) from None
-    reader = csv.DictReader(io.StringIO(content))
+    reader = csv.DictReader(io.StringIO(_read_import_file(path)))
     header = reader.fieldnames or []
     missing = [name for name in ("file", "root_cause") if name not in header]
     if missing:
@@ -338,11 +339,11 @@ def _csv_rows(path: Path, problems: list[str]) -> list[_Row]:
 
 
 def _mapping_rows(path: Path, problems: list[str]) -> list[_Row]:
+    content = _read_import_file(path)
     try:
-        content = path.read_text(encoding="utf-8")
         node = yaml.compose(content, Loader=yaml.SafeLoader)
         data = yaml.safe_load(content)
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+    except yaml.YAMLError as exc:
         raise LabelImportError([f"{path}: cannot read ({exc})"]) from None
     if not isinstance(data, dict) or not isinstance(node, yaml.MappingNode):
         raise LabelImportError([f"{path}:1: expected a mapping of file name -> root cause"])

@@ -21,7 +21,12 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from vmcore_parsers.dumps.detect import SNIFF_BYTES, Kind, compression_of, sniff_kind
 from vmcore_parsers.errors import NotAFile, UnsupportedFormat
-from vmcore_parsers.intake import DEFAULT_MAX_LOG_BYTES, decode_log_bytes, read_log_file
+from vmcore_parsers.intake import (
+    DEFAULT_MAX_LOG_BYTES,
+    decode_log_bytes,
+    file_errors,
+    read_log_file,
+)
 
 if TYPE_CHECKING:
     from vmcore_parsers.sandbox import SandboxLimits
@@ -206,22 +211,13 @@ def _extract(
 
 
 def _read_head(path: Path) -> bytes:
-    try:
-        with path.open("rb") as handle:
-            return handle.read(SNIFF_BYTES)
-    except FileNotFoundError:
-        raise NotAFile(f"{path}: no such file") from None
-    except OSError as exc:
-        raise NotAFile(f"{path}: cannot read ({exc.strerror})") from None
+    with file_errors(path), path.open("rb") as handle:
+        return handle.read(SNIFF_BYTES)
 
 
 def _check_regular_file(path: Path) -> None:
-    try:
+    with file_errors(path):
         info = path.stat()
-    except FileNotFoundError:
-        raise NotAFile(f"{path}: no such file") from None
-    except OSError as exc:
-        raise NotAFile(f"{path}: cannot read ({exc.strerror})") from None
     if stat.S_ISDIR(info.st_mode):
         raise NotAFile(f"{path}: is a directory, not a log or dump file")
     if not stat.S_ISREG(info.st_mode):

@@ -15,24 +15,23 @@ import io
 import lzma
 import stat
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import zstandard
 
+from vmcore_parsers.dumps.detect import compression_of, looks_like_text
 from vmcore_parsers.errors import EmptyInput, InputTooLarge, NotAFile, UnsupportedFormat
 
 DEFAULT_MAX_LOG_BYTES = 50 * 1024 * 1024
 # A compressed log rarely expands more than ~20x; anything far beyond is a bomb, not a log.
 MAX_DECOMPRESSION_RATIO = 200
 _CHUNK = 1024 * 1024
-
-_MAGIC_GZIP = b"\x1f\x8b"
-_MAGIC_XZ = b"\xfd7zXZ\x00"
-_MAGIC_BZIP2 = b"BZh"
-_MAGIC_ZSTD = b"\x28\xb5\x2f\xfd"
+# Bytes of a log looked at to tell text from binary data.
+_TEXT_SAMPLE_BYTES = 65536
 
 
 def _open_gzip(stream: io.BytesIO) -> Any:
@@ -43,12 +42,13 @@ def _open_zstd(stream: io.BytesIO) -> Any:
     return zstandard.ZstdDecompressor().stream_reader(stream)
 
 
-_COMPRESSIONS: tuple[tuple[bytes, str, Callable[[io.BytesIO], Any]], ...] = (
-    (_MAGIC_GZIP, "gzip", _open_gzip),
-    (_MAGIC_XZ, "xz", lzma.LZMAFile),
-    (_MAGIC_BZIP2, "bzip2", bz2.BZ2File),
-    (_MAGIC_ZSTD, "zstd", _open_zstd),
-)
+# Decompressors by the names `compression_of` gives (the magic bytes live there).
+_OPENERS: dict[str, Callable[[io.BytesIO], Any]] = {
+    "gzip": _open_gzip,
+    "xz": lzma.LZMAFile,
+    "bzip2": bz2.BZ2File,
+    "zstd": _open_zstd,
+}
 _DUMP_MAGICS: tuple[tuple[bytes, str], ...] = (
     (b"\x7fELF", "ELF core file"),
     (b"KDUMP   ", "kdump-compressed dump"),
@@ -70,12 +70,8 @@ def read_log_file(path: Path, max_bytes: int = DEFAULT_MAX_LOG_BYTES) -> LogInpu
     """Read a log file (`-` means stdin); raise an `InputError` subclass if unusable."""
     if str(path) == "-":
         return read_log_stream(sys.stdin.buffer, max_bytes)
-    try:
+    with file_errors(path):
         info = path.stat()
-    except FileNotFoundError:
-        raise NotAFile(f"{path}: no such file") from None
-    except OSError as exc:
-        raise NotAFile(f"{path}: cannot read ({exc.strerror})") from None
     if stat.S_ISDIR(info.st_mode):
         raise NotAFile(f"{path}: is a directory, not a log file")
     if not stat.S_ISREG(info.st_mode) and not stat.S_ISFIFO(info.st_mode):
@@ -92,6 +88,17 @@ def read_log_file(path: Path, max_bytes: int = DEFAULT_MAX_LOG_BYTES) -> LogInpu
         raise NotAFile(f"{path}: cannot read ({exc.strerror})") from None
 
 
+@contextmanager
+def file_errors(path: Path) -> Iterator[None]:
+    """Raise an `OSError` from the block as `NotAFile` saying `path` is missing or unreadable."""
+    try:
+        yield
+    except FileNotFoundError:
+        raise NotAFile(f"{path}: no such file") from None
+    except OSError as exc:
+        raise NotAFile(f"{path}: cannot read ({exc.strerror})") from None
+
+
 def read_log_stream(stream: BinaryIO, max_bytes: int = DEFAULT_MAX_LOG_BYTES) -> LogInput:
     """Read at most `max_bytes` of log from a binary stream and decode it to text."""
     raw = stream.read(max_bytes + 1)
@@ -102,18 +109,16 @@ def read_log_stream(stream: BinaryIO, max_bytes: int = DEFAULT_MAX_LOG_BYTES) ->
 
 def decode_log_bytes(raw: bytes, max_bytes: int = DEFAULT_MAX_LOG_BYTES) -> LogInput:
     """Decompress (bounded) and decode log bytes; raise if they are not a text log."""
-    compression = None
     _refuse_dump(raw)
-    for magic, name, opener in _COMPRESSIONS:
-        if raw.startswith(magic):
-            compression = name
-            with opener(io.BytesIO(raw)) as reader:
-                raw = _bounded_decompress(reader, len(raw), max_bytes)
-            _refuse_dump(raw)  # a compressed dump is still a dump
-            break
+    compression = compression_of(raw)
+    if compression is not None:
+        with _OPENERS[compression](io.BytesIO(raw)) as reader:
+            raw = _bounded_decompress(reader, len(raw), max_bytes)
+        _refuse_dump(raw)  # a compressed dump is still a dump
     if not raw.strip():
         raise EmptyInput("input is empty")
-    if _looks_binary(raw):
+    # Serial noise is tolerated: only a sample with many bytes no log would hold is binary.
+    if not looks_like_text(raw[:_TEXT_SAMPLE_BYTES]):
         raise UnsupportedFormat(
             "input is binary data, not a kernel log (expected text such as dmesg, "
             "journalctl -k, a serial console capture or vmcore-dmesg.txt)"
@@ -146,18 +151,3 @@ def _bounded_decompress(reader: Any, compressed_size: int, max_bytes: int) -> by
     except (OSError, EOFError, lzma.LZMAError, zstandard.ZstdError) as exc:
         raise UnsupportedFormat(f"compressed input is damaged: {exc}") from None
     return bytes(out)
-
-
-def _looks_binary(raw: bytes) -> bool:
-    """True when the sample has many bytes no log would hold (serial noise is tolerated)."""
-    sample = raw[:65536]
-    if not sample:
-        return False
-    # Control bytes other than tab, LF, CR, ESC (ANSI colour) and backspace.
-    allowed = {9, 10, 13, 27, 8}
-    bad = sum(1 for byte in sample if byte < 32 and byte not in allowed)
-    if bad / len(sample) > 0.05:
-        return True
-    # Invalid UTF-8 everywhere is binary; a few bad bytes are line noise.
-    decoded = sample.decode("utf-8", errors="replace")
-    return decoded.count("\ufffd") / max(len(decoded), 1) > 0.10

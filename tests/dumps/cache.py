@@ -81,8 +81,10 @@ DUMP_SOURCES: tuple[str, ...] = (
 NOT_DUMP_SOURCES: tuple[str, ...] = (
     "__init__.py",
     "build_dumps.py",
+    "buildid_elf.py",  # test helper: stand-in debug files, not part of any dump
     "cache.py",
     "debuginfo.py",
+    "panicdx_cli.py",  # test helper: runs panicdx on the dumps
     "selection.py",
     "toolchain.py",
 )

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import json
 import os
-import struct
 from pathlib import Path
 
 import pytest
 
+from tests.dumps.buildid_elf import debug_elf
 from tests.dumps.cache import ELF_DUMP
 from tests.dumps.selection import env_flag
 from vmcore_parsers.debuginfo import DebuginfoEvidence, collect_debuginfo_evidence
@@ -37,26 +37,9 @@ OTHER_ID = "00112233445566778899aabbccddeeff00112233"
 # --- unit tests: locating debug info ---
 
 
-def write_elf(path: Path, build_id: str | None) -> Path:
-    """A minimal ELF64 file whose only content is a PT_NOTE with a GNU build id note."""
-    note = b""
-    if build_id is not None:
-        desc = bytes.fromhex(build_id)
-        note = struct.pack("<III", 4, len(desc), 3) + b"GNU\0" + desc
-    header = bytearray(64)
-    header[:6] = b"\x7fELF\x02\x01"
-    struct.pack_into("<HHI", header, 16, 2, 62, 1)  # ET_EXEC, x86_64, version
-    struct.pack_into("<QQ", header, 32, 64, 0)  # e_phoff, e_shoff
-    struct.pack_into("<HHHHHH", header, 52, 64, 56, 1, 64, 0, 0)
-    phdr = struct.pack("<IIQQQQQQ", 4, 4, 120, 0, 0, len(note), len(note), 4)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(bytes(header) + phdr + note)
-    return path
-
-
 def test_file_build_id_reads_the_gnu_note(tmp_path: Path) -> None:
-    assert file_build_id(write_elf(tmp_path / "vmlinux", BUILD_ID)) == BUILD_ID
-    assert file_build_id(write_elf(tmp_path / "bare", None)) is None
+    assert file_build_id(debug_elf(tmp_path / "vmlinux", BUILD_ID)) == BUILD_ID
+    assert file_build_id(debug_elf(tmp_path / "bare", None)) is None
     (tmp_path / "text").write_text("not an ELF file\n")
     assert file_build_id(tmp_path / "text") is None
     assert file_build_id(tmp_path / "absent") is None
@@ -64,7 +47,7 @@ def test_file_build_id_reads_the_gnu_note(tmp_path: Path) -> None:
 
 def test_build_id_tree_in_the_store_is_found(tmp_path: Path) -> None:
     store = tmp_path / "store"
-    debug = write_elf(store / ".build-id" / BUILD_ID[:2] / f"{BUILD_ID[2:]}.debug", BUILD_ID)
+    debug = debug_elf(store / ".build-id" / BUILD_ID[:2] / f"{BUILD_ID[2:]}.debug", BUILD_ID)
     found = locate_debuginfo(RELEASE, BUILD_ID, store=store, root=tmp_path / "root")
     assert found.files is not None
     assert (found.files.vmlinux, found.files.origin) == (debug, "store")
@@ -73,8 +56,8 @@ def test_build_id_tree_in_the_store_is_found(tmp_path: Path) -> None:
 
 def test_release_layout_in_the_store_with_modules(tmp_path: Path) -> None:
     store = tmp_path / "store"
-    vmlinux = write_elf(store / RELEASE / "vmlinux", BUILD_ID)
-    module = write_elf(store / RELEASE / "kernel" / "drivers" / "pvpanic.ko", OTHER_ID)
+    vmlinux = debug_elf(store / RELEASE / "vmlinux", BUILD_ID)
+    module = debug_elf(store / RELEASE / "kernel" / "drivers" / "pvpanic.ko", OTHER_ID)
     found = locate_debuginfo(RELEASE, BUILD_ID, store=store, root=tmp_path / "root")
     assert found.files is not None
     assert found.files.vmlinux == vmlinux
@@ -83,8 +66,8 @@ def test_release_layout_in_the_store_with_modules(tmp_path: Path) -> None:
 
 def test_distribution_paths_under_root(tmp_path: Path) -> None:
     root = tmp_path / "root"
-    vmlinux = write_elf(root / "usr/lib/debug/boot" / f"vmlinux-{RELEASE}", BUILD_ID)
-    ko = write_elf(root / f"usr/lib/debug/lib/modules/{RELEASE}/extra/panicdx_crash.ko", None)
+    vmlinux = debug_elf(root / "usr/lib/debug/boot" / f"vmlinux-{RELEASE}", BUILD_ID)
+    ko = debug_elf(root / f"usr/lib/debug/lib/modules/{RELEASE}/extra/panicdx_crash.ko", None)
     found = locate_debuginfo(RELEASE, BUILD_ID, root=root)
     assert found.files is not None
     assert (found.files.vmlinux, found.files.origin) == (vmlinux, "distribution")
@@ -92,16 +75,16 @@ def test_distribution_paths_under_root(tmp_path: Path) -> None:
 
 
 def test_mismatched_build_id_is_a_warning_and_the_next_candidate_wins(tmp_path: Path) -> None:
-    explicit = write_elf(tmp_path / "wrong" / "vmlinux", OTHER_ID)
+    explicit = debug_elf(tmp_path / "wrong" / "vmlinux", OTHER_ID)
     root = tmp_path / "root"
-    right = write_elf(root / f"usr/lib/debug/lib/modules/{RELEASE}/vmlinux", BUILD_ID)
+    right = debug_elf(root / f"usr/lib/debug/lib/modules/{RELEASE}/vmlinux", BUILD_ID)
     found = locate_debuginfo(RELEASE, BUILD_ID, explicit=explicit, root=root)
     assert found.files is not None and found.files.vmlinux == right
     assert any(str(explicit) in w and "not used" in w and OTHER_ID in w for w in found.warnings)
 
 
 def test_only_a_mismatch_finds_nothing(tmp_path: Path) -> None:
-    explicit = write_elf(tmp_path / "vmlinux", OTHER_ID)
+    explicit = debug_elf(tmp_path / "vmlinux", OTHER_ID)
     found = locate_debuginfo(RELEASE, BUILD_ID, explicit=explicit, root=tmp_path)
     assert found.files is None
     assert explicit in found.searched
@@ -124,19 +107,19 @@ def test_explicit_path_comes_first_and_a_missing_one_is_a_warning(tmp_path: Path
 
 def test_no_build_id_on_either_side_matches_by_release_with_a_warning(tmp_path: Path) -> None:
     store = tmp_path / "store"
-    vmlinux = write_elf(store / RELEASE / "vmlinux", None)
+    vmlinux = debug_elf(store / RELEASE / "vmlinux", None)
     found = locate_debuginfo(RELEASE, BUILD_ID, store=store, root=tmp_path)
     assert found.files is not None and found.files.vmlinux == vmlinux
     assert any("release only" in w for w in found.warnings)
-    write_elf(vmlinux, BUILD_ID)
+    debug_elf(vmlinux, BUILD_ID)
     found = locate_debuginfo(RELEASE, None, store=store, root=tmp_path)
     assert found.files is not None
     assert any("no build id" in w for w in found.warnings)
 
 
 def test_module_files_keeps_only_module_debug_files(tmp_path: Path) -> None:
-    write_elf(tmp_path / "a" / "x.ko", None)
-    write_elf(tmp_path / "a" / "y.ko.debug", None)
+    debug_elf(tmp_path / "a" / "x.ko", None)
+    debug_elf(tmp_path / "a" / "y.ko.debug", None)
     (tmp_path / "a" / "z.ko.xz").write_bytes(b"")
     (tmp_path / "a" / "modules.dep").write_text("")
     names = sorted(p.name for p in module_files([tmp_path / "a", tmp_path / "absent"]))
@@ -357,7 +340,7 @@ def test_build_id_mismatch_is_a_warning_not_an_error(
     dump = real_dumps["sysrq"] / ELF_DUMP
     if locate_debuginfo(RELEASE, BUILD_ID).files is not None:
         pytest.skip("this machine has the dump kernel's debug info under /usr/lib/debug")
-    wrong = write_elf(tmp_path / RELEASE / "vmlinux", OTHER_ID)
+    wrong = debug_elf(tmp_path / RELEASE / "vmlinux", OTHER_ID)
     evidence = collect_debuginfo_evidence(dump, debuginfo=tmp_path, use_crash=False)
     assert evidence.source == "none" and evidence.crashed_thread is None
     assert dump_identity(dump).build_id == BUILD_ID

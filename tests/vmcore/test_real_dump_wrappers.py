@@ -10,8 +10,6 @@ import gzip
 import json
 import re
 import shutil
-import subprocess
-import sys
 import tarfile
 from pathlib import Path
 
@@ -19,23 +17,11 @@ import pytest
 
 from tests.dumps.cache import DMESG_REFERENCE, DUMP_FORMS, MAKEDUMPFILE_DUMP
 from tests.dumps.kinds import KINDS_BY_NAME
+from tests.dumps.panicdx_cli import run_panicdx
 from tests.dumps.selection import kinds_under_test
 
-PANICDX = Path(sys.executable).with_name("panicdx")
 KIND = kinds_under_test()[0]
 TRUNCATED_BYTES = 1_000_000
-
-
-def run_panicdx(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(PANICDX), *args],
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        errors="replace",
-        timeout=300,
-        check=False,
-    )
 
 
 @pytest.fixture(scope="module")

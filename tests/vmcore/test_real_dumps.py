@@ -9,8 +9,6 @@ makedumpfile -c -d 31, and makedumpfile's lzo, ELF and flattened forms):
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,26 +16,11 @@ import pytest
 
 from tests.dumps.cache import DMESG_REFERENCE, DUMP_FORMS, read_meta
 from tests.dumps.kinds import KINDS_BY_NAME, foreign_failures
+from tests.dumps.panicdx_cli import run_panicdx
 from tests.dumps.selection import kinds_under_test
-
-PANICDX = Path(sys.executable).with_name("panicdx")
-# Generous: the goal is about a second per dump; this only stops a hang from stalling CI.
-CLI_TIMEOUT_S = 300
 
 TESTED_KINDS = kinds_under_test()
 CASES = [(kind, form) for kind in TESTED_KINDS for form in DUMP_FORMS]
-
-
-def run_panicdx(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(PANICDX), *args],
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        errors="replace",
-        timeout=CLI_TIMEOUT_S,
-        check=False,
-    )
 
 
 def first_difference(expected: list[str], actual: list[str]) -> str:

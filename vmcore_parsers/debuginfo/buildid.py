@@ -12,14 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from vmcore_parsers.dumps.detect import dump_format
-from vmcore_parsers.dumps.dmesg import find_vmcoreinfo
-from vmcore_parsers.dumps.elf import ElfCore
+from vmcore_parsers.dumps.dmesg import find_vmcoreinfo, open_image, source_format
 from vmcore_parsers.dumps.flattened import FlattenedSource
-from vmcore_parsers.dumps.kdump import KdumpCompressed
 from vmcore_parsers.dumps.notes import parse_notes
 from vmcore_parsers.dumps.source import ByteSource, FileSource
-from vmcore_parsers.errors import UnsupportedFormat
 
 NT_GNU_BUILD_ID = 3
 _SHT_NOTE = 7
@@ -95,18 +91,9 @@ def dump_identity(path: Path) -> DumpIdentity:
     source: ByteSource = FileSource(path)
     warnings: list[str] = []
     try:
-        name = dump_format(source.read(0, min(source.size, 64)))
-        if name == "makedumpfile-flattened":
+        if source_format(source) == "makedumpfile-flattened":
             source = FlattenedSource(source)
-            name = dump_format(source.read(0, min(source.size, 64)))
-        image: ElfCore | KdumpCompressed
-        if name == "elf":
-            image = ElfCore(source)
-        elif name == "kdump-compressed":
-            image = KdumpCompressed(source)
-        else:
-            raise UnsupportedFormat("the file is not a crash dump panicdx reads")
-        info = find_vmcoreinfo(image, warnings)
+        info = find_vmcoreinfo(open_image(source), warnings)
         build_id = info.build_id.strip().lower() if info.build_id else None
         return DumpIdentity(info.osrelease, build_id, tuple(warnings))
     finally:

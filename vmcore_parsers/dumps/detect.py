@@ -58,10 +58,12 @@ def looks_like_text(head: bytes) -> bool:
     """True when the head reads as text (control bytes other than white space are rare)."""
     if not head:
         return False
+    # Control bytes other than tab, LF, CR, ESC (ANSI colour) and backspace.
     allowed = {9, 10, 13, 27, 8}
     bad = sum(1 for byte in head if byte < 32 and byte not in allowed)
     if bad / len(head) > 0.05:
         return False
+    # Invalid UTF-8 everywhere is binary; a few bad bytes are line noise.
     decoded = head.decode("utf-8", errors="replace")
     return decoded.count("\ufffd") / max(len(decoded), 1) <= 0.10
 

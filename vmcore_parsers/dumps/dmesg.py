@@ -64,7 +64,7 @@ def read_dump_dmesg(path: Path) -> DumpDmesg:
 
 def _read(source: ByteSource) -> DumpDmesg:
     warnings: list[str] = []
-    container = dump_format(source.read(0, min(source.size, 64)))
+    container = source_format(source)
     if container != "makedumpfile-flattened":
         return _read_image(source, container, warnings)
     flat = FlattenedSource(source)
@@ -84,14 +84,7 @@ def _read(source: ByteSource) -> DumpDmesg:
 
 def _read_image(source: ByteSource, container: str | None, warnings: list[str]) -> DumpDmesg:
     """The log of the ELF or kdump-compressed dump in `source` (a flattened one reassembled)."""
-    name = dump_format(source.read(0, min(source.size, 64)))
-    image: ElfCore | KdumpCompressed
-    if name == "elf":
-        image = ElfCore(source)
-    elif name == "kdump-compressed":
-        image = KdumpCompressed(source)
-    else:
-        raise UnsupportedFormat("the file is not a crash dump panicdx reads")
+    image = open_image(source)
     warnings += image.warnings
     info = find_vmcoreinfo(image, warnings)
     translator: Translator
@@ -127,6 +120,25 @@ def _read_image(source: ByteSource, container: str | None, warnings: list[str]) 
         architecture=image.machine,
         records=log.records,
     )
+
+
+def source_format(source: ByteSource) -> str | None:
+    """The dump format named by the first bytes of `source` (`dump_format`); None: not a dump."""
+    return dump_format(source.read(0, min(source.size, 64)))
+
+
+def open_image(source: ByteSource) -> ElfCore | KdumpCompressed:
+    """The reader for the ELF core or kdump-compressed dump in `source`.
+
+    A flattened stream must be reassembled first (`FlattenedSource`); raises `UnsupportedFormat`
+    when `source` holds neither format.
+    """
+    name = source_format(source)
+    if name == "elf":
+        return ElfCore(source)
+    if name == "kdump-compressed":
+        return KdumpCompressed(source)
+    raise UnsupportedFormat("the file is not a crash dump panicdx reads")
 
 
 def find_vmcoreinfo(image: ElfCore | KdumpCompressed, warnings: list[str]) -> Vmcoreinfo:

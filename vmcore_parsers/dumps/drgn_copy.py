@@ -11,8 +11,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from vmcore_parsers.dumps.detect import dump_format
-from vmcore_parsers.dumps.dmesg import find_vmcoreinfo
+from vmcore_parsers.dumps.dmesg import find_vmcoreinfo, source_format
 from vmcore_parsers.dumps.elf_writer import write_elf
 from vmcore_parsers.dumps.flattened import FlattenedSource
 from vmcore_parsers.dumps.kdump import KdumpCompressed
@@ -33,11 +32,11 @@ def convert_for_drgn(path: Path, scratch: Path) -> Path:
     """
     source: ByteSource = FileSource(path)
     try:
-        name = dump_format(source.read(0, min(source.size, 64)))
+        name = source_format(source)
         flattened = name == "makedumpfile-flattened"
         if flattened:
             source = FlattenedSource(source)
-            name = dump_format(source.read(0, min(source.size, 64)))
+            name = source_format(source)
         if name == "kdump-compressed":
             image = KdumpCompressed(source)
             info = find_vmcoreinfo(image, [])

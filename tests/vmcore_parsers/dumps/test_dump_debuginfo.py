@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import builtins
 import os
-import struct
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,9 @@ import pytest
 from dumpfactory import FakeKernel, write_elf
 from panicdata import EXPECTED_PANIC_TEXT
 
+from tests.dumps.buildid_elf import debug_elf
+from tests.dumps.cache import KDUMP_ZLIB_DUMP, MAKEDUMPFILE_DUMP, cache_root
+from tests.dumps.debuginfo import COMPLETE_STAMP, debuginfo_root
 from vmcore_parsers.debuginfo import collect
 from vmcore_parsers.debuginfo.locate import configured_store, locate_debuginfo
 from vmcore_parsers.extract import extract_file
@@ -31,23 +33,6 @@ BUILD_ID = "3b43fad5034874490492495d552c0af6a5fab235"
 # The build id in the fake kernel's VMCOREINFO (dumpfactory.build_prb_kernel).
 FAKE_BUILD_ID = "0123456789abcdef0123456789abcdef01234567"
 OTHER_ID = "00112233445566778899aabbccddeeff00112233"
-
-
-def debug_elf(path: Path, build_id: str | None) -> Path:
-    """A minimal ELF64 file whose only content is a PT_NOTE holding a GNU build id note."""
-    note = b""
-    if build_id is not None:
-        desc = bytes.fromhex(build_id)
-        note = struct.pack("<III", 4, len(desc), 3) + b"GNU\0" + desc  # NT_GNU_BUILD_ID
-    header = bytearray(64)
-    header[:6] = b"\x7fELF\x02\x01"
-    struct.pack_into("<HHI", header, 16, 2, 62, 1)  # ET_EXEC, x86_64, version 1
-    struct.pack_into("<QQ", header, 32, 64, 0)  # e_phoff, e_shoff
-    struct.pack_into("<HHHHHH", header, 52, 64, 56, 1, 64, 0, 0)
-    phdr = struct.pack("<IIQQQQQQ", 4, 4, 120, 0, 0, len(note), len(note), 4)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(bytes(header) + phdr + note)
-    return path
 
 
 @pytest.fixture
@@ -143,29 +128,27 @@ def test_missing_drgn_is_a_warning(
     assert any("drgn is not installed" in warning for warning in result.warnings)
 
 
-def _real_dump_with_debuginfo(
-    form: str = "vmcore.makedumpfile-c-d31",
-) -> tuple[Path, Path] | None:
-    root = Path(os.environ.get("PANICDX_DUMP_CACHE", Path.home() / ".cache/panicdx/dumps"))
+def _real_dump_with_debuginfo(form: str = MAKEDUMPFILE_DUMP) -> tuple[Path, Path]:
+    """The cached real hung-task dump in `form` and its kernel's debug info tree.
+
+    Skips the test when either is missing or drgn is not installed; with
+    PANICDX_REQUIRE_DEBUGINFO=1 that fails it instead.
+    """
+    root = cache_root()
     dump = root / RELEASE / "hung-task" / form
-    debuginfo = root / RELEASE / "debuginfo"
-    if dump.is_file() and (debuginfo / ".complete").is_file():
+    debuginfo = debuginfo_root(root, RELEASE)
+    if dump.is_file() and (debuginfo / COMPLETE_STAMP).is_file() and _has_drgn():
         return dump, debuginfo
-    return None
+    if os.environ.get("PANICDX_REQUIRE_DEBUGINFO") == "1":
+        pytest.fail("PANICDX_REQUIRE_DEBUGINFO=1 but the dump, its debug info or drgn is absent")
+    pytest.skip("needs the real hung-task dump, its debug info and drgn")
 
 
 # makedumpfile's kdump-compressed form opens as it is; QEMU's flattened kdump-zlib form is
 # refused by libkdumpfile (wrong phys_base, empty utsname) and goes through the ELF rewrite.
-@pytest.mark.parametrize("form", ["vmcore.makedumpfile-c-d31", "vmcore.kdump-zlib"])
+@pytest.mark.parametrize("form", [MAKEDUMPFILE_DUMP, KDUMP_ZLIB_DUMP])
 def test_drgn_report_on_a_real_hung_task_dump(form: str) -> None:
-    found = _real_dump_with_debuginfo(form)
-    if found is None or not _has_drgn():
-        if os.environ.get("PANICDX_REQUIRE_DEBUGINFO") == "1":
-            pytest.fail(
-                "PANICDX_REQUIRE_DEBUGINFO=1 but the dump, its debug info or drgn is absent"
-            )
-        pytest.skip("needs the real hung-task dump, its debug info and drgn")
-    dump, debuginfo = found
+    dump, debuginfo = _real_dump_with_debuginfo(form)
     result = extract_file(dump, deep=True, debuginfo=debuginfo)
     assert result.tier == "vmcore-debuginfo"
     report = result.debug_report or ""
@@ -212,14 +195,7 @@ def test_diagnose_without_matching_debuginfo_stays_at_the_dmesg_tier(
 
 
 def test_diagnose_with_debuginfo_names_the_tier_on_a_real_dump() -> None:
-    found = _real_dump_with_debuginfo()
-    if found is None or not _has_drgn():
-        if os.environ.get("PANICDX_REQUIRE_DEBUGINFO") == "1":
-            pytest.fail(
-                "PANICDX_REQUIRE_DEBUGINFO=1 but the dump, its debug info or drgn is absent"
-            )
-        pytest.skip("needs the real hung-task dump, its debug info and drgn")
-    dump, debuginfo = found
+    dump, debuginfo = _real_dump_with_debuginfo()
     (record,) = _diagnose("--debuginfo", str(debuginfo), str(dump))
     assert record["source"]["tier"] == "vmcore-debuginfo"
     assert record["category"] == "hung-task"
