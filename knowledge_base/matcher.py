@@ -9,21 +9,20 @@ frames' modules and the RIP/PC module.
 Speed matters (the diagnoser runs every signature on every upload), so:
 - regexes are compiled once per knowledge-base load and kept in `KnowledgeBase.cache`;
 - cheap conditions (crash type, arch, taint, events) are checked before any regex;
-- each line regex carries a literal that any match must contain, found by a conservative scan
-  of the pattern; the report's kernel lines are joined once and the literal is looked up in
-  the joined text (one C-level substring search) before any per-line regex work, and only the
-  lines holding the literal are searched;
+- each line regex carries a literal (or a few alternative literals) that any match must
+  contain, found by a conservative scan of the pattern; one Aho-Corasick pass over the
+  report's kernel lines (`literal_scan`, automaton built once per knowledge-base load)
+  finds the lines holding each literal, and only those lines are searched;
 - regex results are memoised per report, since many entries share patterns.
 """
 
 from __future__ import annotations
 
-import bisect
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from itertools import accumulate
 
+from knowledge_base.literal_scan import LiteralLines, LiteralScanner
 from knowledge_base.loader import KnowledgeBase
 from knowledge_base.schema import Entry, Signature
 from vmcore_parsers.report import LogLine, PanicReport
@@ -378,32 +377,77 @@ def _compile_signature(index: int, sig: Signature) -> _CompiledSignature:
     )
 
 
-def compile_entries(entries: list[Entry]) -> list[CompiledEntry]:
+@dataclass(frozen=True, slots=True)
+class _Prefilter:
+    """Scanners for the prefilter literals of every line regex of some compiled entries."""
+
+    # Case-sensitive literals, looked up in the lines as they are.
+    exact: LiteralScanner
+    # Literals of case-insensitive regexes (already lower case), looked up in lowered lines.
+    folded: LiteralScanner
+
+
+def _prefilter_of(compiled: Iterable[CompiledEntry]) -> _Prefilter:
+    exact: list[str] = []
+    folded: list[str] = []
+    for item in compiled:
+        for sig in item.signatures:
+            for rx in (sig.text, sig.not_text):
+                if rx is None:
+                    continue
+                if rx.literal is not None:
+                    (folded if rx.ignore_case else exact).append(rx.literal)
+                elif rx.alternatives is not None:
+                    exact.extend(rx.alternatives)
+    return _Prefilter(LiteralScanner(exact), LiteralScanner(folded))
+
+
+class CompiledEntries(list[CompiledEntry]):
+    """What `compile_entries` returns: the compiled entries, plus the prefilter scanners over
+    all their line regexes, built on first use and kept for every later report (so the list
+    must not be changed once matching started)."""
+
+    _prefilter: _Prefilter | None = None
+
+    def prefilter(self) -> _Prefilter:
+        """The scanners, built once for all the entries: an automaton takes about 0.6 MB, too
+        much to build one per crash type."""
+        if self._prefilter is None:
+            self._prefilter = _prefilter_of(self)
+        return self._prefilter
+
+
+def compile_entries(entries: list[Entry]) -> CompiledEntries:
     """Compile the signatures of the non-deprecated entries (specific entries first)."""
     ordered = sorted(
         (e for e in entries if not e.deprecated and e.signatures), key=lambda e: (e.generic, e.id)
     )
-    return [
+    return CompiledEntries(
         CompiledEntry(e, tuple(_compile_signature(i, s) for i, s in enumerate(e.signatures)))
         for e in ordered
-    ]
+    )
 
 
-def _compiled(kb: KnowledgeBase) -> list[CompiledEntry]:
-    compiled = kb.cache.get(_CACHE_KEY)
+def _compiled(kb: KnowledgeBase) -> CompiledEntries:
+    compiled: CompiledEntries | None = kb.cache.get(_CACHE_KEY)
     if compiled is None:
         compiled = compile_entries(list(kb.entries.values()))
         kb.cache[_CACHE_KEY] = compiled
     return compiled
 
 
-# The signatures that can match a report of one crash type and architecture, per entry.
-_Candidates = list[tuple[CompiledEntry, tuple[_CompiledSignature, ...]]]
+@dataclass(frozen=True, slots=True)
+class _Candidates:
+    """The signatures that can match a report of one crash type and architecture, per entry,
+    and the prefilter of the entries they were taken from."""
+
+    items: list[tuple[CompiledEntry, tuple[_CompiledSignature, ...]]]
+    prefilter: _Prefilter
 
 
 def _candidates(compiled: list[CompiledEntry], crash_type: str, arch: str | None) -> _Candidates:
     """`compiled` without the signatures whose crash type or architecture cannot match."""
-    result: _Candidates = []
+    items: list[tuple[CompiledEntry, tuple[_CompiledSignature, ...]]] = []
     for item in compiled:
         kept = tuple(
             sig
@@ -412,8 +456,11 @@ def _candidates(compiled: list[CompiledEntry], crash_type: str, arch: str | None
             and (sig.arch is None or sig.arch == arch)
         )
         if kept:
-            result.append((item, kept))
-    return result
+            items.append((item, kept))
+    prefilter = (
+        compiled.prefilter() if isinstance(compiled, CompiledEntries) else _prefilter_of(compiled)
+    )
+    return _Candidates(items, prefilter)
 
 
 def _indexed(kb: KnowledgeBase, crash_type: str, arch: str | None) -> _Candidates:
@@ -440,11 +487,9 @@ class _ReportView:
     """What the matcher needs from a report, computed once per report (text parts lazily)."""
 
     __slots__ = (
-        "_first",
-        "_joined",
-        "_joined_lower",
-        "_lines",
-        "_starts",
+        "_exact",
+        "_folded",
+        "candidates",
         "crash_type",
         "events",
         "frames",
@@ -454,15 +499,13 @@ class _ReportView:
         "taint",
     )
 
-    def __init__(self, report: PanicReport) -> None:
+    def __init__(self, report: PanicReport, candidates: _Candidates) -> None:
         self.report = report
         self.crash_type = str(report.crash_type)
-        self._lines: list[LogLine] | None = None
-        self._joined = ""
-        self._joined_lower: str | None = None
-        self._starts: list[int] = []
-        # First position of a case-sensitive literal in the joined text (-1: absent).
-        self._first: dict[str, int] = {}
+        self.candidates = candidates
+        # Kernel-line indices holding each prefilter literal (built on first use).
+        self._exact: LiteralLines | None = None
+        self._folded: LiteralLines | None = None
         letters = {flag for flag in report.taint_flags if len(flag) == 1}
         if report.taint and not _NOT_TAINTED.search(report.taint):
             # The raw taint string ("P           OE") is the ground truth when flags are names.
@@ -480,22 +523,20 @@ class _ReportView:
         self.frames = tuple(dict.fromkeys(frames))
         self.memo: dict[str, Evidence | None] = {}
 
-    def _text(self) -> list[LogLine]:
-        """The kernel lines, their start offsets and their joined text, built on first use."""
-        if self._lines is None:
-            lines = [line for line in self.report.lines if line.kernel]
-            texts = [line.text for line in lines]
-            self._joined = "\n".join(texts)
-            starts = list(accumulate([len(t) + 1 for t in texts], initial=0))
-            starts.pop()
-            self._starts = starts
-            self._lines = lines
-        return self._lines
-
-    def _lower(self) -> str:
-        if self._joined_lower is None:
-            self._joined_lower = self._joined.lower()
-        return self._joined_lower
+    def _lines_with(self, literal: str, ignore_case: bool) -> list[int]:
+        """Indices into `report.lines` of the kernel lines holding `literal` (lower case when
+        `ignore_case`: then the lines are lowered first), ascending."""
+        # User-space lines of a syslog are never searched: they are scanned as empty lines,
+        # which keeps the indices those of `report.lines`.
+        if ignore_case:
+            if self._folded is None:
+                lowered = [line.text.lower() if line.kernel else "" for line in self.report.lines]
+                self._folded = self.candidates.prefilter.folded.scan(lowered)
+            return self._folded.lines(literal)
+        if self._exact is None:
+            texts = [line.text if line.kernel else "" for line in self.report.lines]
+            self._exact = self.candidates.prefilter.exact.scan(texts)
+        return self._exact.lines(literal)
 
     def search_lines(self, rx: _LineRegex) -> Evidence | None:
         """The first kernel line matching `rx` as (number, text, why), or None."""
@@ -506,59 +547,23 @@ class _ReportView:
         memo[rx.pattern] = found
         return found
 
-    def _find_first(self, literal: str) -> int:
-        pos = self._first.get(literal)
-        if pos is None:
-            pos = self._joined.find(literal)
-            self._first[literal] = pos
-        return pos
-
     def _search(self, rx: _LineRegex) -> Evidence | None:
-        lines = self._text()
-        starts = self._starts
+        lines = self.report.lines
         search = rx.regex.search
-        if rx.literal is None:
-            if rx.alternatives is not None:
-                return self._search_alternatives(rx, rx.alternatives)
+        if rx.literal is not None:
+            indices: Iterable[int] = self._lines_with(rx.literal, rx.ignore_case)
+        elif rx.alternatives is not None:
+            # A line may hold several of the literals: search it once, in line order.
+            hits: set[int] = set()
+            for literal in rx.alternatives:
+                hits.update(self._lines_with(literal, False))
+            indices = sorted(hits)
+        else:
             for line in lines:
-                if search(line.text):
+                if line.kernel and search(line.text):
                     return (line.number, line.text, rx.why)
             return None
-        if rx.ignore_case:
-            haystack = self._lower()
-            pos = haystack.find(rx.literal)
-        else:
-            haystack = self._joined
-            pos = self._find_first(rx.literal)
-        last_index = -1
-        while pos >= 0:
-            index = bisect.bisect_right(starts, pos) - 1
-            if index != last_index:
-                line = lines[index]
-                if search(line.text):
-                    return (line.number, line.text, rx.why)
-                last_index = index
-            # Jump to the next line: the literal cannot span lines.
-            next_start = starts[index + 1] if index + 1 < len(starts) else len(haystack)
-            pos = haystack.find(rx.literal, next_start)
-        return None
-
-    def _search_alternatives(self, rx: _LineRegex, literals: tuple[str, ...]) -> Evidence | None:
-        """`_search` for a regex any match of which contains one of `literals`."""
-        lines = self._text()
-        starts = self._starts
-        joined = self._joined
-        count = len(starts)
-        candidates: set[int] = set()
-        for literal in literals:
-            pos = self._find_first(literal)
-            while pos >= 0:
-                index = bisect.bisect_right(starts, pos) - 1
-                candidates.add(index)
-                next_start = starts[index + 1] if index + 1 < count else len(joined)
-                pos = joined.find(literal, next_start)
-        search = rx.regex.search
-        for index in sorted(candidates):
+        for index in indices:
             line = lines[index]
             if search(line.text):
                 return (line.number, line.text, rx.why)
@@ -683,19 +688,23 @@ def match_entries(report: PanicReport, kb: KnowledgeBase) -> list[SignatureMatch
     At most one match per entry (its first matching signature). Specific entries come first,
     then generic ones, each group sorted by id; an empty list means no signature applies.
     """
-    view = _ReportView(report)
-    return _match_candidates(_indexed(kb, view.crash_type, report.arch), view)
+    view = _ReportView(report, _indexed(kb, str(report.crash_type), report.arch))
+    return _match_candidates(view)
 
 
 def match_compiled(compiled: list[CompiledEntry], report: PanicReport) -> list[SignatureMatch]:
-    """`match_entries` over entries compiled once with `compile_entries` (validators, tests)."""
-    view = _ReportView(report)
-    return _match_candidates(_candidates(compiled, view.crash_type, report.arch), view)
+    """`match_entries` over entries compiled once with `compile_entries` (validators, tests).
+
+    A plain list of compiled entries works too, but then the prefilter automaton is built on
+    every call; pass what `compile_entries` returned to build it once.
+    """
+    view = _ReportView(report, _candidates(compiled, str(report.crash_type), report.arch))
+    return _match_candidates(view)
 
 
-def _match_candidates(candidates: _Candidates, view: _ReportView) -> list[SignatureMatch]:
+def _match_candidates(view: _ReportView) -> list[SignatureMatch]:
     matches: list[SignatureMatch] = []
-    for item, signatures in candidates:
+    for item, signatures in view.candidates.items:
         for sig in signatures:
             evidence = _match_signature(sig, view)
             if evidence is not None:
