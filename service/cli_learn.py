@@ -31,7 +31,7 @@ model_app = typer.Typer(
 )
 
 stdout = Console()
-stderr = Console(stderr=True)
+stderr = Console(stderr=True, soft_wrap=True)  # error lines stay whole for scripts and logs
 
 DataDir = Annotated[
     Path | None,
@@ -77,6 +77,21 @@ def _store(data_dir: Path | None, write: bool = False) -> Iterator[tuple[Session
 
 def _print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
+
+
+def _tenant_id(session: Session, tenant: str | None) -> str | None:
+    """The id of the tenant called `tenant`; None when `tenant` is None (meaning all tenants).
+
+    An unknown name is an error (exit 1), not an empty result that would look like no data.
+    """
+    from service.db.repo.tenants import get_tenant_by_name
+
+    if tenant is None:
+        return None
+    row = get_tenant_by_name(session, tenant)
+    if row is None:
+        raise _fail(f"no tenant named {tenant!r}")
+    return row.id
 
 
 # --- labels --------------------------------------------------------------------------------
@@ -135,17 +150,10 @@ def labels_export(
 ) -> None:
     """Export every label as JSON Lines (imports back with `panicdx labels import`)."""
     from classifier.labels import write_jsonl
-    from service.db.repo.tenants import get_tenant_by_name
     from service.learning import load_labels
 
     with _store(data_dir) as (session, blobs):
-        tenant_id = None
-        if tenant is not None:
-            row = get_tenant_by_name(session, tenant)
-            if row is None:
-                raise _fail(f"no tenant named {tenant!r}")
-            tenant_id = row.id
-        labels, skipped = load_labels(session, blobs, tenant_id)
+        labels, skipped = load_labels(session, blobs, _tenant_id(session, tenant))
     for reason in skipped:
         stderr.print(f"skipped label {reason}", highlight=False)
     if out is None:
@@ -168,30 +176,63 @@ def train_with_data_dir(
     *,
     corpus: Path | None = None,
     cross_validate: bool = True,
+    if_new_labels: bool = False,
 ) -> None:
-    """`panicdx train --data-dir DIR`: corpus + stored labels, evaluate, register a candidate."""
-    from classifier.train import rich_progress
-    from service.learning import TrainingError, train_candidate
+    """`panicdx train --data-dir DIR`: corpus + stored labels, evaluate, register a candidate.
 
-    with _store(data_dir) as (session, blobs):
-        session.close()  # training opens its own short sessions; none is held for minutes
+    Recorded as a training run (`service.training_runs`), so it never overlaps a run the API
+    or the schedule started. `if_new_labels`: only when labels were added since the last
+    training (else a message and exit 0), the form for a cron line.
+    """
+    from classifier.train import rich_progress
+    from service.db.session import open_database
+    from service.learning import TrainingError
+    from service.training_runs import (
+        RunConflict,
+        RunNotQueued,
+        execute_run,
+        new_label_count,
+        reap_interrupted,
+        start_run,
+    )
+
+    settings = _settings(data_dir).with_overrides(
+        train_corpus=corpus, train_cross_validate=cross_validate
+    )
+    with _store(data_dir, write=True) as (session, blobs):
+        reap_interrupted(session)
+        if if_new_labels:
+            count = new_label_count(session)
+            if count == 0:
+                stdout.print("no labels added since the last training: nothing to do")
+                return
+            stderr.print(f"{count} label(s) added since the last training", highlight=False)
         try:
-            with rich_progress(stderr) as progress:
-                done = train_candidate(
-                    _settings(data_dir),
-                    session.get_bind(),
-                    blobs,
-                    out=out,
-                    corpus_path=corpus,
-                    cross_validate=cross_validate,
-                    progress=progress,
-                )
-        except TrainingError as exc:
-            raise _fail(str(exc)) from None
+            run_id = start_run(session, trigger="cli", requested_by=_who()).id
+        except RunConflict as exc:
+            raise _fail(f"{exc}; try again when it has finished") from None
+    database = open_database(settings)
+    try:
+        with rich_progress(stderr) as progress:
+            done = execute_run(settings, database, blobs, run_id, out=out, progress=progress)
+    except (TrainingError, RunNotQueued) as exc:
+        raise _fail(str(exc)) from None
+    finally:
+        database.dispose()
     for reason in done.skipped_labels:
         stderr.print(f"skipped label {reason}", highlight=False)
     _print_candidate_summary(done.version, done.metrics)
     stdout.print(f"report: {done.report_path}", highlight=False)
+
+
+def _who() -> str:
+    """`cli:<login name>` for the run's requested_by (`cli` when the name is unknown)."""
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):  # no passwd entry and no LOGNAME/USER (containers)
+        return "cli"
 
 
 def _print_candidate_summary(version: str, metrics: dict[str, Any]) -> None:
@@ -252,21 +293,12 @@ def model_show(
     as_json: AsJson = False,
 ) -> None:
     """Show one version: status, promotion record, metrics and what the gate says now."""
-    from classifier.registry import check_gate
-    from service.learning import active_version, get_version, version_json
+    from service.learning import version_detail
 
     with _store(data_dir) as (session, _blobs):
-        row = get_version(session, version)
-        if row is None:
-            raise _fail(f"no model version {version!r} (see `panicdx model list`)")
-        current = active_version(session)
-        data = version_json(row, full=True)
-        # What the gate would say if this version were promoted now (nothing for the active one).
-        data["gate"] = (
-            None
-            if current is not None and current.version == row.version
-            else check_gate(row.metrics, current.version if current else None).as_json()
-        )
+        data = version_detail(session, version)
+    if data is None:
+        raise _fail(f"no model version {version!r} (see `panicdx model list`)")
     if as_json:
         _print_json(data)
         return
@@ -365,17 +397,10 @@ def unknowns(
 ) -> None:
     """Cluster diagnoses that abstained and draft knowledge-base entries for the biggest."""
     from classifier.unknowns import cluster, draft_entry
-    from service.db.repo.tenants import get_tenant_by_name
     from service.learning import load_abstained
 
     with _store(data_dir) as (session, blobs):
-        tenant_id = None
-        if tenant is not None:
-            row = get_tenant_by_name(session, tenant)
-            if row is None:
-                raise _fail(f"no tenant named {tenant!r}")
-            tenant_id = row.id
-        items = load_abstained(session, blobs, tenant_id)
+        items = load_abstained(session, blobs, _tenant_id(session, tenant))
     clusters = cluster(items)
     drafts = [draft_entry(c) for c in clusters[:top]]
     if out is not None:

@@ -399,6 +399,25 @@ def version_json(row: ModelVersion, *, full: bool = False) -> dict[str, Any]:
     return out
 
 
+def version_detail(session: Session, version: str) -> dict[str, Any] | None:
+    """`version_json(full=True)` of `version` plus `gate`: what the promotion gate says now.
+
+    `gate` is None for the active version (it has nothing to be compared with but itself).
+    None when there is no such version.
+    """
+    row = get_version(session, version)
+    if row is None:
+        return None
+    current = active_version(session)
+    data = version_json(row, full=True)
+    data["gate"] = (
+        None
+        if current is not None and current.version == row.version
+        else check_gate(row.metrics, current.version if current else None).as_json()
+    )
+    return data
+
+
 # --- Training a candidate ------------------------------------------------------------------
 
 

@@ -23,7 +23,7 @@ from fastapi.staticfiles import StaticFiles
 from service.api.context import ServiceContext
 from service.api.errors import install_error_handlers, not_found
 from service.api.metrics import ApiMetrics, MetricsMiddleware
-from service.api.routes import categories, diagnoses, health, me, root_causes, stats
+from service.api.routes import categories, diagnoses, health, me, models, root_causes, stats
 from service.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -96,6 +96,7 @@ def create_app(settings: Settings | None = None, *, run_workers: bool | None = N
         root_causes.router,
         categories.router,
         stats.router,
+        models.router,
     ):
         app.include_router(router)
     _mount_web(app)

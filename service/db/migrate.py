@@ -2,12 +2,16 @@
 
 Concurrent starts are safe: on PostgreSQL an advisory lock serialises migrators, on SQLite the
 migration transaction takes the write lock first (BEGIN IMMEDIATE); the second migrator then
-finds the schema already at head.
+finds the schema already at head. SQLite's DDL is not transactional for Alembic, which then
+commits after each revision: with several revisions a second migrator could slip in between
+and apply one again, so on SQLite a file lock beside the database serialises whole upgrades.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import fcntl
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
@@ -15,6 +19,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
 from service.db.session import create_db_engine
@@ -61,7 +66,30 @@ def downgrade_database(settings: Settings, revision: str) -> None:
     _migrate(settings.effective_database_url, lambda cfg: command.downgrade(cfg, revision))
 
 
+@contextmanager
+def _sqlite_file_lock(url: str) -> Iterator[None]:
+    """Hold an exclusive lock on `<database file>.migrate-lock` (SQLite files only)."""
+    parsed = make_url(url)
+    if (
+        parsed.get_backend_name() != "sqlite"
+        or not parsed.database
+        or parsed.database == ":memory:"
+    ):
+        yield
+        return
+    lock_path = Path(parsed.database + ".migrate-lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with lock_path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file is closed
+        yield
+
+
 def _migrate(url: str, run: Callable[[Config], None]) -> None:
+    with _sqlite_file_lock(url):
+        _migrate_locked(url, run)
+
+
+def _migrate_locked(url: str, run: Callable[[Config], None]) -> None:
     engine = create_db_engine(url, poolclass=NullPool)
     try:
         with engine.connect() as connection:

@@ -268,6 +268,45 @@ class ModelVersion(Base):
     reason: Mapped[str | None] = mapped_column(Text)
 
 
+class TrainingState(enum.StrEnum):
+    """Where a training run is: waiting for its process, training, finished, or failed."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class TrainingRun(Base):
+    """One batch training of a candidate model (`service.training_runs`), added for issue 5.
+
+    `active_slot` is 1 while the run is queued or running and NULL once it finished: its
+    unique constraint lets one unfinished run exist per installation, across processes.
+    `owner` (host:pid) and `heartbeat_at` tell a live run from one whose process died.
+    """
+
+    __tablename__ = "training_runs"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("tr"))
+    state: Mapped[TrainingState] = mapped_column(_enum(TrainingState))
+    active_slot: Mapped[int | None] = mapped_column(Integer, unique=True)
+    trigger: Mapped[str] = mapped_column(String(32))
+    requested_by: Mapped[str | None] = mapped_column(String(200))
+    owner: Mapped[str | None] = mapped_column(String(200))
+    heartbeat_at: Mapped[datetime | None]
+    stage_message: Mapped[str | None] = mapped_column(String(500))
+    # The newest label id when training started: labels after it are "new" for the next run.
+    label_watermark: Mapped[str | None] = mapped_column(String(40))
+    version: Mapped[str | None] = mapped_column(String(100))
+    report_path: Mapped[str | None] = mapped_column(Text)
+    metrics: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    error_code: Mapped[str | None] = mapped_column(String(64))
+    error_message: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+
+
 __all__ = [
     "FINISHED_STATES",
     "RUNNING_STATES",
@@ -282,6 +321,8 @@ __all__ = [
     "ModelVersion",
     "Role",
     "Tenant",
+    "TrainingRun",
+    "TrainingState",
     "Upload",
     "UploadKind",
     "Verdict",

@@ -20,7 +20,16 @@ from service.db.models import Base
 from service.db.session import create_db_engine
 from service.settings import Settings
 
-TABLES = {"tenants", "api_keys", "uploads", "jobs", "diagnoses", "labels", "model_versions"}
+TABLES = {
+    "tenants",
+    "api_keys",
+    "uploads",
+    "jobs",
+    "diagnoses",
+    "labels",
+    "model_versions",
+    "training_runs",
+}
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
