@@ -107,16 +107,20 @@ def _read_key(process: subprocess.Popen[str]) -> str:
     assert process.stdout is not None
     found: list[str] = []
 
+    seen = threading.Event()
+
     def read() -> None:
+        # Keeps draining stdout after the key (the access log goes there too): a full pipe
+        # would block the server's event loop mid-benchmark.
         assert process.stdout is not None
         for line in process.stdout:
-            if line.startswith(KEY_LABEL):
+            if not found and line.startswith(KEY_LABEL):
                 found.append(line.strip().removeprefix(KEY_LABEL))
-                return
+                seen.set()
 
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
-    reader.join(timeout=120)
+    seen.wait(timeout=120)
     if not found:
         raise SystemExit("panicdx serve did not print its first admin key")
     return found[0]

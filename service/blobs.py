@@ -25,6 +25,9 @@ from service.settings import Settings
 # S3 needs parts of at least 5 MiB (except the last); 8 MiB bounds the buffer per upload.
 S3_PART_BYTES = 8 * 1024 * 1024
 _COPY_CHUNK = 1024 * 1024
+# A local write starts the writeback of what it wrote every this many bytes (see _LocalWriter).
+WRITEBACK_BYTES = 32 * 1024 * 1024
+_FADVISE = hasattr(os, "posix_fadvise")
 _KEY = re.compile(r"[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*")
 
 
@@ -87,13 +90,23 @@ class BlobStore(Protocol):
     `extracted_log_key`."""
 
     def writer(self, key: str, max_bytes: int | None = None) -> BlobWriter:
-        """Start a streamed write to `key` (None: no size limit)."""
+        """Start a streamed write to `key` (None: no size limit). The blob is on stable
+        storage when `commit` returns."""
 
     def put_stream(
-        self, key: str, chunks: Iterable[bytes], max_bytes: int | None = None
+        self,
+        key: str,
+        chunks: Iterable[bytes],
+        max_bytes: int | None = None,
+        *,
+        durable: bool = True,
     ) -> tuple[int, str]:
         """Store the chunks under `key`; returns size and sha256 hex. Nothing is stored when it
-        fails (e.g. `BlobTooLargeError` past `max_bytes`)."""
+        fails (e.g. `BlobTooLargeError` past `max_bytes`).
+
+        `durable=False` skips the local store's fsync: the blob is complete for every reader
+        and survives the process dying, but an OS crash or power loss may leave it missing or
+        short. Only for data that can be derived again (the extracted log)."""
 
     def put_file(self, key: str, path: Path) -> None:
         """Move a finished local file (written under `staging_dir()`) into the store under
@@ -117,10 +130,7 @@ class BlobStore(Protocol):
         """Whether a blob is stored under `key`."""
 
 
-def _put_stream(
-    store: BlobStore, key: str, chunks: Iterable[bytes], max_bytes: int | None
-) -> tuple[int, str]:
-    writer = store.writer(key, max_bytes)
+def _put_stream(writer: BlobWriter, chunks: Iterable[bytes]) -> tuple[int, str]:
     try:
         for chunk in chunks:
             writer.write(chunk)
@@ -131,9 +141,21 @@ def _put_stream(
 
 
 class _LocalWriter:
-    def __init__(self, final: Path, tmp_dir: Path, max_bytes: int | None) -> None:
+    """Writes a temporary file, then fsyncs (when `durable`) and renames it into place.
+
+    Large writes start the kernel's writeback of each finished `WRITEBACK_BYTES` window as
+    they go (`posix_fadvise(DONTNEED)` starts asynchronous writeback of dirty pages on Linux
+    and drops them from the page cache once clean), so the fsync at commit only waits for the
+    last window instead of the whole file, and a 64 GiB dump does not evict the page cache.
+    """
+
+    def __init__(
+        self, final: Path, tmp_dir: Path, max_bytes: int | None, *, durable: bool = True
+    ) -> None:
         self._final = final
         self._max = max_bytes
+        self._durable = durable
+        self._flushed_to = 0
         self._size = 0
         self._hash = hashlib.sha256()
         tmp_dir.mkdir(parents=True, exist_ok=True)
@@ -150,12 +172,32 @@ class _LocalWriter:
             raise BlobTooLargeError(self._max)
         self._hash.update(chunk)
         self._file.write(chunk)
+        if self._size - self._flushed_to >= WRITEBACK_BYTES:
+            self._start_writeback()
+
+    def _start_writeback(self) -> None:
+        assert self._file is not None
+        self._file.flush()
+        # Everything but the last window, whose pages may still be written to.
+        end = self._size - WRITEBACK_BYTES // 2
+        if _FADVISE and end > self._flushed_to:
+            os.posix_fadvise(
+                self._file.fileno(),
+                self._flushed_to,
+                end - self._flushed_to,
+                os.POSIX_FADV_DONTNEED,
+            )
+            self._flushed_to = end
 
     def commit(self) -> tuple[int, str]:
         if self._file is None:
             raise BlobError("commit after commit or abort")
         self._file.flush()
-        os.fsync(self._file.fileno())
+        if self._durable:
+            # The database row that names this blob is committed after this returns: the
+            # blob must be on disk first, or an OS crash could leave a row pointing at a
+            # short file. (A process crash alone cannot: the kernel keeps the written pages.)
+            os.fsync(self._file.fileno())
         self._file.close()
         self._file = None
         self._final.parent.mkdir(parents=True, exist_ok=True)
@@ -182,14 +224,21 @@ class LocalBlobStore:
         return self.root / check_key(key)
 
     def writer(self, key: str, max_bytes: int | None = None) -> BlobWriter:
-        """Start a streamed write to `key` (None: no size limit)."""
+        """Start a streamed write to `key` (None: no size limit); fsynced at commit."""
         return _LocalWriter(self._path(key), self.root / ".tmp", max_bytes)
 
     def put_stream(
-        self, key: str, chunks: Iterable[bytes], max_bytes: int | None = None
+        self,
+        key: str,
+        chunks: Iterable[bytes],
+        max_bytes: int | None = None,
+        *,
+        durable: bool = True,
     ) -> tuple[int, str]:
-        """Store the chunks under `key`; returns size and sha256 hex."""
-        return _put_stream(self, key, chunks, max_bytes)
+        """Store the chunks under `key`; returns size and sha256 hex. `durable=False`: no
+        fsync (see `BlobStore.put_stream`)."""
+        writer = _LocalWriter(self._path(key), self.root / ".tmp", max_bytes, durable=durable)
+        return _put_stream(writer, chunks)
 
     def put_file(self, key: str, path: Path) -> None:
         """Move `path` into the store (a rename on the same filesystem, else copy + delete)."""
@@ -354,10 +403,17 @@ class S3BlobStore:
         return _S3Writer(self._client, self.bucket, self._key(key), max_bytes)
 
     def put_stream(
-        self, key: str, chunks: Iterable[bytes], max_bytes: int | None = None
+        self,
+        key: str,
+        chunks: Iterable[bytes],
+        max_bytes: int | None = None,
+        *,
+        durable: bool = True,
     ) -> tuple[int, str]:
-        """Store the chunks under `key`; returns size and sha256 hex."""
-        return _put_stream(self, key, chunks, max_bytes)
+        """Store the chunks under `key`; returns size and sha256 hex. An object is durable
+        once stored, whatever `durable` says."""
+        del durable  # S3 acknowledges a PUT only once it is stored
+        return _put_stream(self.writer(key, max_bytes), chunks)
 
     def put_file(self, key: str, path: Path) -> None:
         """Upload `path` (multipart for big files, bounded memory), then delete it."""

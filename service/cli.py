@@ -55,7 +55,7 @@ EXIT_INPUT_ERROR = 1
 EXIT_USAGE = 2
 
 stdout = Console()
-stderr = Console(stderr=True)
+stderr = Console(stderr=True, soft_wrap=True)  # error lines stay whole for scripts and logs
 
 
 def _fail(message: str, code: int = EXIT_INPUT_ERROR) -> typer.Exit:
@@ -88,14 +88,29 @@ def diagnose(
             "blocked tasks, CPUs, memory, modules) joins the evidence (tier vmcore-debuginfo)."
         ),
     ] = None,
+    *,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            help="Use the active model of this service data directory's model registry "
+            "(what `panicdx serve --data-dir` serves) instead of --model-dir."
+        ),
+    ] = None,
 ) -> None:
     """Diagnose kernel panic logs: root cause, confidence, evidence and the fix."""
     from service.diagnoser import Diagnoser
 
     if sum(1 for f in files if str(f) == "-") > 1:
         raise _fail("standard input ('-') can be named only once", EXIT_USAGE)
+    if data_dir is not None and model_dir is not None:
+        raise _fail("give --data-dir or --model-dir, not both", EXIT_USAGE)
     try:
-        diagnoser = Diagnoser.load(model_dir)
+        if data_dir is not None:
+            from service.cli_registry_model import registry_diagnoser
+
+            diagnoser = registry_diagnoser(data_dir)
+        else:
+            diagnoser = Diagnoser.load(model_dir)
     except Exception as exc:  # a broken install must say what broke, not dump a trace
         raise _fail(f"cannot load the knowledge base or model: {exc}") from None
 
@@ -267,12 +282,22 @@ def train(
             "the active model and register a candidate (see `panicdx model`)."
         ),
     ] = None,
+    *,
     corpus: Annotated[Path | None, typer.Option(hidden=True)] = None,
     cross_validate: Annotated[bool, typer.Option(hidden=True)] = True,
+    if_new_labels: Annotated[
+        bool,
+        typer.Option(
+            help="With --data-dir: train only if labels were added since the last training "
+            "(else say so and exit 0), for a cron line."
+        ),
+    ] = False,
 ) -> None:
     """Build the training corpus if needed, train and evaluate the classifier, save it."""
     from classifier.train import train_default
 
+    if if_new_labels and data_dir is None:
+        raise _fail("--if-new-labels needs --data-dir (the labels live there)", EXIT_USAGE)
     if data_dir is not None:
         from service.cli_learn import train_with_data_dir
 
@@ -280,7 +305,13 @@ def train(
             from classifier.corpus import build_corpus
 
             build_corpus()
-        train_with_data_dir(data_dir, out, corpus=corpus, cross_validate=cross_validate)
+        train_with_data_dir(
+            data_dir,
+            out,
+            corpus=corpus,
+            cross_validate=cross_validate,
+            if_new_labels=if_new_labels,
+        )
         return
     try:
         artifact_dir = train_default(out_dir=out, rebuild_corpus=rebuild_corpus, console=stderr)

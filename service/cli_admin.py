@@ -28,7 +28,7 @@ if TYPE_CHECKING:  # keep `panicdx diagnose` start-up free of SQLAlchemy
 apikey_app = typer.Typer(help="Create, revoke and list API keys.", no_args_is_help=True)
 db_app = typer.Typer(help="Database migrations and retention.", no_args_is_help=True)
 
-stderr = Console(stderr=True)
+stderr = Console(stderr=True, soft_wrap=True)  # error lines stay whole for scripts and logs
 
 DataDirOption = Annotated[
     Path | None,
@@ -190,6 +190,15 @@ def worker(
         typer.Option("--concurrency", min=1, help="Worker processes (default: PANICDX_WORKERS)."),
     ] = None,
     loglevel: Annotated[str, typer.Option("--loglevel", help="Celery log level.")] = "INFO",
+    *,
+    beat: Annotated[
+        bool,
+        typer.Option(
+            "--beat",
+            help="Also run Celery beat: scheduled training every PANICDX_TRAIN_SCHEDULE_HOURS "
+            "(one worker per installation).",
+        ),
+    ] = False,
 ) -> None:
     """Run a Celery worker that runs diagnosis jobs (needs PANICDX_BROKER_URL)."""
     settings = _settings(data_dir)
@@ -211,4 +220,4 @@ def worker(
         check_broker(settings)
     except ConnectionError as exc:
         raise _fail(str(exc)) from None
-    run_worker(settings, concurrency=concurrency, loglevel=loglevel.upper())
+    run_worker(settings, concurrency=concurrency, loglevel=loglevel.upper(), beat=beat)

@@ -55,7 +55,7 @@ def dmesg(
     from vmcore_parsers.extract import extract_file, extract_file_sandboxed
     from vmcore_parsers.sandbox import SandboxLimits
 
-    stderr = Console(stderr=True)
+    stderr = Console(stderr=True, soft_wrap=True)  # error lines stay whole for scripts and logs
     deep = deep or debuginfo is not None
     try:
         if str(file) == "-":  # a log on a pipe; dumps need a file (random access)

@@ -27,7 +27,7 @@ DEFAULT_PORT = 8000
 # Open SSE streams end as soon as shutdown starts; this bounds anything else still running.
 GRACEFUL_SHUTDOWN_SECONDS = 10
 
-stderr = Console(stderr=True)
+stderr = Console(stderr=True, soft_wrap=True)  # error lines stay whole for scripts and logs
 
 
 def serve(

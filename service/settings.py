@@ -57,6 +57,13 @@ class Settings(BaseSettings):
     # (an embedded widget on another console); PANICDX_CORS_ORIGINS='["https://..."]'. Empty:
     # same-origin only. (Added by the API helper.)
     cors_origins: list[str] = Field(default_factory=list)
+    # Scheduled training (Celery beat, `panicdx worker --beat`): hours between runs; None =
+    # off. A scheduled run trains only when labels were added since the last training.
+    train_schedule_hours: float | None = Field(default=None, gt=0.0)
+    # Training corpus for batch training (API, schedule); None = the shipped corpus. A smaller
+    # one (and no cross-validation) keeps test trainings short. (Added by the learning helper.)
+    train_corpus: Path | None = None
+    train_cross_validate: bool = True
     # TEST HOOK: seconds the job runner sleeps between its stages, so tests can kill a worker
     # deterministically "mid-job". Keep 0 in production.
     test_job_delay: float = Field(default=0.0, ge=0.0)

@@ -7,7 +7,7 @@ every data function, so another tenant's ids are simply not found (404).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated
@@ -33,7 +33,11 @@ _bearer = HTTPBearer(
 )
 
 
-def get_context(request: Request) -> ServiceContext:
+# Dependencies that do no I/O are `async def`: FastAPI runs a plain `def` dependency in a
+# worker thread, a hop that costs more than the dependency itself.
+
+
+async def get_context(request: Request) -> ServiceContext:
     """The context the lifespan stored on the app."""
     ctx: ServiceContext = request.app.state.ctx
     return ctx
@@ -70,9 +74,12 @@ def authenticate(
     ctx: ContextDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Caller:
-    """The caller of a /v1 route; 401 when the key is missing, unknown or revoked."""
-    from service.db.models import Tenant
-    from service.db.repo import authenticate_key
+    """The caller of a /v1 route; 401 when the key is missing, unknown or revoked.
+
+    Checked against the database on every request (one read-only query), so a revoked key
+    stops working at once, whichever process revoked it.
+    """
+    from service.db.repo import authenticate_key, identify_key
 
     if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
         raise unauthorized("send an API key as 'Authorization: Bearer KEY'")
@@ -81,32 +88,28 @@ def authenticate(
     # which on SQLite queues all requests behind one lock. `last_used_at` is refreshed below
     # at most once per LAST_USED_RESOLUTION.
     with ctx.db.session() as session:
-        key = authenticate_key(session, plaintext, record_use=False)
-        if key is None:
-            raise unauthorized("the API key is unknown or revoked")
-        tenant = session.get(Tenant, key.tenant_id)
-        if tenant is None:  # the tenant was deleted while its key still existed
-            raise unauthorized("the API key is unknown or revoked")
-        caller = Caller(
-            tenant_id=key.tenant_id,
-            tenant_name=tenant.name,
-            role=Role(key.role),
-            key_id=key.id,
-            key_prefix=key.prefix,
-        )
-        last_used = key.last_used_at
+        holder = identify_key(session, plaintext)
+    if holder is None:
+        raise unauthorized("the API key is unknown or revoked")
+    last_used = holder.last_used_at
     if last_used is None or utcnow() - last_used > LAST_USED_RESOLUTION:
         with ctx.db.write_session() as session:
             authenticate_key(session, plaintext)
             session.commit()
-    return caller
+    return Caller(
+        tenant_id=holder.tenant_id,
+        tenant_name=holder.tenant_name,
+        role=holder.role,
+        key_id=holder.key_id,
+        key_prefix=holder.key_prefix,
+    )
 
 
 CallerDep = Annotated[Caller, Depends(authenticate)]
 
 
-def _require(role: Role) -> Callable[[Caller], Caller]:
-    def check(caller: CallerDep) -> Caller:
+def _require(role: Role) -> Callable[[Caller], Awaitable[Caller]]:
+    async def check(caller: CallerDep) -> Caller:
         if not caller.may(role):
             raise forbidden(
                 f"this call needs a {role.value} key; this key is a {caller.role.value}"

@@ -17,7 +17,7 @@ import queue
 import re
 import tempfile
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -79,6 +79,41 @@ class StoredUpload:
     sha256: str
     kind: Kind
     format: str | None
+
+
+class LazyBlobWriter:
+    """A blob writer opened on its first `write` or `commit`, in whichever thread that runs.
+
+    Lets the event loop start an upload without a thread hop just to create the temporary
+    file: the sink's writes already happen in worker threads. An abort before anything was
+    written has nothing to discard.
+    """
+
+    def __init__(self, open_writer: Callable[[], BlobWriter]) -> None:
+        self._open = open_writer
+        self._writer: BlobWriter | None = None
+        self._aborted = False
+
+    def _get(self) -> BlobWriter:
+        if self._aborted:
+            raise RuntimeError("the upload was aborted")
+        if self._writer is None:
+            self._writer = self._open()
+        return self._writer
+
+    def write(self, chunk: bytes) -> None:
+        """Append a chunk (opening the blob first)."""
+        self._get().write(chunk)
+
+    def commit(self) -> tuple[int, str]:
+        """Make the blob visible; its size and sha256 hex."""
+        return self._get().commit()
+
+    def abort(self) -> None:
+        """Discard what was written, if anything was."""
+        self._aborted = True
+        if self._writer is not None:
+            self._writer.abort()
 
 
 class _BackgroundWriter:

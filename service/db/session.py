@@ -10,6 +10,8 @@ factories are the same; row locks and conditional updates do that job there.
 
 from __future__ import annotations
 
+import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -86,12 +88,67 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
+    writers = _WriterTurns()
+
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         mode = connection.get_execution_options().get(_SQLITE_BEGIN_OPTION, "DEFERRED")
         if mode not in _SQLITE_BEGIN_MODES:
             raise ValueError(f"unknown SQLite BEGIN mode {mode!r}")
-        connection.exec_driver_sql(f"BEGIN {mode}")
+        if mode == "IMMEDIATE":
+            writers.take(connection.connection.info)
+        try:
+            connection.exec_driver_sql(f"BEGIN {mode}")
+        except BaseException:
+            writers.give_back(connection.connection.info)
+            raise
+
+    # The write transaction is over once its connection goes back to the pool (after the
+    # COMMIT or ROLLBACK) or is thrown away.
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        if record is not None:  # None: a connection detached from the pool
+            writers.give_back(record.info)
+
+    @event.listens_for(engine, "invalidate")
+    def _on_invalidate(_dbapi_connection: Any, record: Any, _exception: Any) -> None:
+        writers.give_back(record.info)
+
+
+class _WriterTurns:
+    """This process's write transactions on one SQLite database take turns on a lock.
+
+    SQLite lets one writer in at a time; the others wait in its busy handler, which sleeps in
+    growing steps (up to 100 ms) and wakes to retry, so under load a writer often sleeps long
+    after the lock is free. Queuing in-process writers on a Python lock hands the turn over
+    as soon as the previous transaction ends. Writers in other processes still meet in
+    SQLite's busy handler. The wait is bounded by the busy timeout: should a turn ever not be
+    given back, writers go on to SQLite's own locking after that time instead of hanging.
+    """
+
+    _KEY = "panicdx_writer_turn"
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pid = os.getpid()
+
+    def take(self, info: dict[Any, Any]) -> None:
+        """Wait for the turn of the pooled connection whose `info` dict this is."""
+        if self._pid != os.getpid():
+            # A forked child (Celery's prefork pool) may have inherited the lock held by a
+            # parent thread that does not exist here: start with a fresh one.
+            self._lock = threading.Lock()
+            self._pid = os.getpid()
+        if info.get(self._KEY) == self._pid:
+            return  # this connection already holds the turn
+        if self._lock.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000):
+            info[self._KEY] = self._pid
+
+    def give_back(self, info: dict[Any, Any]) -> None:
+        """End the connection's turn, if it holds one."""
+        # Only a turn taken in this process (not one a forked parent held) is ours to end.
+        if info.pop(self._KEY, None) == os.getpid() == self._pid:
+            self._lock.release()
 
 
 def open_database(settings: Settings, **engine_kwargs: Any) -> Database:

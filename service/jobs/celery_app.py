@@ -35,6 +35,7 @@ from service.db import repo
 from service.db.models import JobState
 from service.db.session import Database, open_database
 from service.jobs.runner import DiagnoserLike, make_worker_id, run_job
+from service.jobs.training_beat import configure_training
 from service.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,7 @@ def create_celery(settings: Settings) -> Celery:
         worker_send_task_events=False,
     )
     app.task(name=TASK_NAME, ignore_result=True)(_run_job_task)
+    configure_training(app, settings)  # scheduled training (issue 5), if configured
     return app
 
 
@@ -143,15 +145,24 @@ def _process_resources() -> _Resources:
     with _Process.lock:
         resources = _Process.resources
         if resources is None or resources.pid != os.getpid():
+            from service.api.live_model import LiveDiagnoser
             from service.diagnoser import Diagnoser
+            from service.learning import ActiveModel
 
             settings = get_settings()
+            database = open_database(settings)
+            blobs = open_blob_store(settings)
+            # The registry's active model, swapped when another is promoted (issue 5), as
+            # in the API and its in-process pool.
+            live = LiveDiagnoser(
+                Diagnoser.load(settings.model_dir), ActiveModel(settings, database.session, blobs)
+            )
             resources = _Resources(
                 pid=os.getpid(),
                 settings=settings,
-                database=open_database(settings),
-                blobs=open_blob_store(settings),
-                diagnoser=Diagnoser.load(settings.model_dir),
+                database=database,
+                blobs=blobs,
+                diagnoser=live,
             )
             _Process.resources = resources
         return resources
@@ -255,8 +266,17 @@ def check_broker(settings: Settings, timeout: float = 5.0) -> None:
         raise ConnectionError(f"cannot reach the broker at {settings.broker_url}: {exc}") from exc
 
 
-def run_worker(settings: Settings, concurrency: int | None = None, loglevel: str = "INFO") -> None:
+def run_worker(
+    settings: Settings,
+    concurrency: int | None = None,
+    loglevel: str = "INFO",
+    *,
+    beat: bool = False,
+) -> None:
     """Run a Celery worker in the foreground (the `panicdx worker` command).
+
+    `beat` also runs Celery beat inside it (`panicdx worker --beat`: scheduled training, see
+    `service.jobs.training_beat`); run it on one worker per installation only.
 
     The settings reach the pool processes through the environment, so the caller must have
     exported any override (the CLI sets `PANICDX_DATA_DIR` for `--data-dir`).
@@ -267,4 +287,7 @@ def run_worker(settings: Settings, concurrency: int | None = None, loglevel: str
     # A node name unique per process, so several workers can run on one host.
     argv.append(f"--hostname=panicdx-{os.getpid()}@%h")
     argv += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
+    if beat:
+        schedule = settings.data_dir.resolve() / "celerybeat-schedule"
+        argv += ["--beat", f"--schedule={schedule}"]
     app.worker_main(argv=argv)

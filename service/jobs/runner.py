@@ -1,9 +1,11 @@
 """The one piece of job code: used by the API's quick path, the in-process pool and Celery.
 
 A run claims the job (a lease), extracts the kernel log from the upload, diagnoses it and
-stores the result, advancing the job row at each stage. A background thread renews the lease
-while the run works; every write is conditional on still holding it, so a worker that lost its
-lease (it hung, or was presumed dead and the job went to another worker) stops without writing.
+stores the result, advancing the job row at each stage once the run lasts long enough for the
+stages to be seen (a log diagnosed in milliseconds is claimed and completed: two commits). This
+process's lease renewer (`service.jobs.leases`) renews the lease while the run works; every
+write is conditional on still holding it, so a worker that lost its lease (it hung, or was
+presumed dead and the job went to another worker) stops without writing.
 
 Failures: an input that cannot be used (`InputError`) fails the job with the error's code and
 is not retried; anything else puts the job back in the queue until it has used
@@ -31,6 +33,7 @@ from service.blobs import BlobNotFoundError, BlobStore, extracted_log_key
 from service.db import repo
 from service.db.errors import LeaseLostError
 from service.db.models import Job, JobState
+from service.jobs.leases import HeldLease, lease_renewer
 from service.settings import Settings
 
 if TYPE_CHECKING:
@@ -43,6 +46,8 @@ log = logging.getLogger(__name__)
 UPLOAD_MISSING = "upload_missing"
 _DIAGNOSING_PROGRESS = 0.6
 _STORING_PROGRESS = 0.9
+# A run shorter than this writes no intermediate stage (see `_ProgressReporter`).
+PROGRESS_AFTER_SECONDS = 0.25
 
 
 class DiagnoserLike(Protocol):
@@ -56,12 +61,14 @@ class DiagnoserLike(Protocol):
 class JobOutcome:
     """What one run did. `state` is the job's state after the run, None when the run did not
     claim it (`claimed` False: finished, deleted, or leased by a live worker) or lost its
-    lease part-way (`lease_lost`)."""
+    lease part-way (`lease_lost`). `job` is the row as the run left it (done: with its
+    diagnosis loaded), so a caller can answer without reading it back; None with `state`."""
 
     job_id: str
     claimed: bool
     state: JobState | None
     lease_lost: bool = False
+    job: Job | None = None
 
 
 def make_worker_id(role: str = "worker") -> str:
@@ -137,8 +144,7 @@ def run_claimed_job(
     """Run a job this worker has just claimed (see `run_job`)."""
     from vmcore_parsers.errors import InputError
 
-    keeper = _LeaseKeeper(job, worker_id, session_factory, settings.lease_seconds)
-    keeper.start()
+    keeper = lease_renewer().hold(job, worker_id, session_factory, settings.lease_seconds)
     try:
         diagnosis, log_key = _work(
             job,
@@ -158,7 +164,7 @@ def run_claimed_job(
         except BaseException:
             blobs.delete(log_key)  # per-attempt key: never another worker's blob
             raise
-        return JobOutcome(job.id, claimed=True, state=JobState.DONE)
+        return JobOutcome(job.id, claimed=True, state=JobState.DONE, job=job)
     except LeaseLostError:
         log.warning("job %s: lease lost by %s, leaving it to its new owner", job.id, worker_id)
         return JobOutcome(job.id, claimed=True, state=None, lease_lost=True)
@@ -171,7 +177,7 @@ def run_claimed_job(
         log.exception("job %s: attempt %d failed", job.id, job.attempts)
         return _finish(job, worker_id, session_factory, retry=f"{type(exc).__name__}: {exc}")
     finally:
-        keeper.stop()
+        lease_renewer().release(keeper)
 
 
 def _work(
@@ -182,49 +188,72 @@ def _work(
     blobs: BlobStore,
     diagnoser: DiagnoserLike,
     settings: Settings,
-    keeper: _LeaseKeeper,
+    keeper: HeldLease,
 ) -> tuple[Diagnosis, str]:
+    progress = _ProgressReporter(job, worker_id, session_factory)
     _test_delay(settings)
     keeper.check()
     with blobs.local_path(job.upload.blob_key) as path:
         extracted = _extract(path, settings)
     keeper.check()
-    with session_factory() as session:
-        job = repo.advance_job(
-            session,
-            job,
-            worker_id,
-            JobState.DIAGNOSING,
-            _DIAGNOSING_PROGRESS,
-            f"diagnosing the {extracted.kind} ({extracted.tier})",
-        )
-        session.commit()
+    progress.report(
+        JobState.DIAGNOSING,
+        _DIAGNOSING_PROGRESS,
+        f"diagnosing the {extracted.kind} ({extracted.tier})",
+    )
     _test_delay(settings)
     keeper.check()
     diagnosis = diagnoser.diagnose_text(extracted.text, _log_source(job, extracted))
-    with session_factory() as session:
-        repo.advance_job(
-            session, job, worker_id, JobState.DIAGNOSING, _STORING_PROGRESS, "storing the result"
-        )
-        session.commit()
+    progress.report(JobState.DIAGNOSING, _STORING_PROGRESS, "storing the result")
     keeper.check()
     # From here the caller deletes this blob again if the job cannot be completed.
     log_key = extracted_log_key(job.tenant_id, job.id, job.attempts)
-    blobs.put_stream(log_key, [extracted.text.encode("utf-8")])
+    # Not fsynced on its own: the completion's commit is what makes it part of the job, and
+    # the text can be extracted again from the raw upload (see `put_stream`'s `durable`).
+    blobs.put_stream(log_key, [extracted.text.encode("utf-8")], durable=False)
     return diagnosis, log_key
 
 
+class _ProgressReporter:
+    """Writes a job's stage changes, but only once the run has lasted `PROGRESS_AFTER_SECONDS`.
+
+    Stage updates are for people watching (GET, the SSE stream). A log diagnosed in a few
+    milliseconds goes from extracting to done without them, saving a transaction per stage;
+    a dump whose extraction takes seconds reports each stage as before. Every write is still
+    conditional on the lease (`LeaseLostError` when it is gone).
+    """
+
+    def __init__(self, job: Job, worker_id: str, session_factory: sessionmaker[Session]) -> None:
+        self._job = job
+        self._worker_id = worker_id
+        self._session_factory = session_factory
+        self._started = time.monotonic()
+
+    def report(self, state: JobState, progress: float, message: str) -> None:
+        """Record the stage if the run has lasted long enough for anyone to see it."""
+        if time.monotonic() - self._started < PROGRESS_AFTER_SECONDS:
+            return
+        with self._session_factory() as session:
+            repo.advance_job(session, self._job, self._worker_id, state, progress, message)
+            session.commit()
+
+
 def _extract(path: Path, settings: Settings) -> ExtractedLog:
-    """Plain text logs are read in-process (bounded, no parsing of binary structures); dumps,
-    archives and compressed files go through the resource-limited sandbox."""
+    """Plain text logs are read in-process (bounded, no parsing of binary structures), from
+    the handle already open for sniffing: the same result as `extract_file` gives a log,
+    without its scratch directory; dumps, archives and compressed files go through the
+    resource-limited sandbox."""
     from vmcore_parsers.dumps.detect import SNIFF_BYTES
-    from vmcore_parsers.extract import extract_file, extract_file_sandboxed, sniff_kind
+    from vmcore_parsers.extract import ExtractedLog, extract_file_sandboxed, sniff_kind
+    from vmcore_parsers.intake import read_log_stream
     from vmcore_parsers.sandbox import SandboxLimits
 
     with open(path, "rb") as handle:
         head = handle.read(SNIFF_BYTES)
-    if sniff_kind(head) == "log":
-        return extract_file(path, max_log_bytes=settings.max_log_bytes)
+        if sniff_kind(head) == "log":
+            handle.seek(0)
+            log = read_log_stream(handle, settings.max_log_bytes)
+            return ExtractedLog(text=log.text, kind="log", format="log", tier="log")
     return extract_file_sandboxed(path, SandboxLimits(max_log_bytes=settings.max_log_bytes))
 
 
@@ -260,53 +289,9 @@ def _finish(
             session.commit()
     except LeaseLostError:
         return JobOutcome(job.id, claimed=True, state=None, lease_lost=True)
-    return JobOutcome(job.id, claimed=True, state=finished.state)
+    return JobOutcome(job.id, claimed=True, state=finished.state, job=finished)
 
 
 def _test_delay(settings: Settings) -> None:
     if settings.test_job_delay > 0:
         time.sleep(settings.test_job_delay)
-
-
-class _LeaseKeeper:
-    """Renews a job's lease every third of its length from a background thread, in its own
-    sessions; `check()` raises `LeaseLostError` once a renewal found the lease gone."""
-
-    def __init__(
-        self,
-        job: Job,
-        worker_id: str,
-        session_factory: sessionmaker[Session],
-        lease_seconds: int,
-    ) -> None:
-        self._job = job
-        self._worker_id = worker_id
-        self._session_factory = session_factory
-        self._lease_seconds = lease_seconds
-        self._stopped = threading.Event()
-        self._lost = False
-        self._thread = threading.Thread(target=self._run, name=f"lease-{job.id}", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stopped.set()
-        self._thread.join(timeout=5)
-
-    def check(self) -> None:
-        if self._lost:
-            raise LeaseLostError(self._job.id, self._worker_id)
-
-    def _run(self) -> None:
-        interval = max(self._lease_seconds / 3, 0.1)
-        while not self._stopped.wait(interval):
-            try:
-                with self._session_factory() as session:
-                    repo.renew_lease(session, self._job, self._worker_id, self._lease_seconds)
-                    session.commit()
-            except LeaseLostError:
-                self._lost = True
-                return
-            except Exception:  # a database hiccup: try again next time, the lease has slack
-                log.warning("job %s: could not renew the lease", self._job.id, exc_info=True)

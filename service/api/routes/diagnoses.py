@@ -36,6 +36,7 @@ from service.api.presenters import feedback_out, job_json, job_out
 from service.api.schemas import FeedbackIn, FeedbackOut, JobList, JobOut, JobStateName
 from service.api.sse import job_event_stream
 from service.api.upload import (
+    LazyBlobWriter,
     MalformedUpload,
     StoredUpload,
     UploadLimits,
@@ -153,9 +154,8 @@ async def submit_diagnosis(
 
     blob_key = raw_upload_key(caller.tenant_id)
     limits = UploadLimits(ctx.settings.max_log_bytes, ctx.settings.max_dump_bytes)
-    writer = await anyio.to_thread.run_sync(
-        lambda: ctx.blobs.writer(blob_key, ctx.settings.max_dump_bytes)
-    )
+    # Opened by the first write, which already runs in a worker thread.
+    writer = LazyBlobWriter(lambda: ctx.blobs.writer(blob_key, ctx.settings.max_dump_bytes))
     sink = UploadSink(writer, limits)
     fields: dict[str, str] = {}
     try:
@@ -319,10 +319,13 @@ async def _quick_answer(ctx: ServiceContext, caller: Caller, job: Job) -> Respon
     if ctx.settings.quick_answer_seconds <= 0:
         await _dispatch(ctx, job.id)
         return _job_response(job, status=202)
+    finished: Job | None = None
     with anyio.move_on_after(ctx.settings.quick_answer_seconds):
-        await anyio.to_thread.run_sync(
+        finished = await anyio.to_thread.run_sync(
             _run_job_here, ctx, job.id, abandon_on_cancel=True, limiter=ctx.quick_limiter
         )
+    if finished is not None:  # this thread finished it: the answer needs no re-read
+        return _job_response(finished)
     current = await _reload(ctx, caller.tenant_id, job.id)
     while current is not None and current.state not in (JobState.DONE, JobState.FAILED):
         if anyio.current_time() >= deadline:
@@ -337,13 +340,16 @@ async def _quick_answer(ctx: ServiceContext, caller: Caller, job: Job) -> Respon
     return _job_response(current)
 
 
-def _run_job_here(ctx: ServiceContext, job_id: str) -> None:
-    """Run the job in this thread. A failure to even run it (the database went away) is
-    logged, not raised: the job row stays queued or leased, and the workers take it over."""
+def _run_job_here(ctx: ServiceContext, job_id: str) -> Job | None:
+    """Run the job in this thread; the job when this run finished it (done or failed), else
+    None (another worker has it, it went back to the queue, or the run could not start).
+
+    A failure to even run it (the database went away) is logged, not raised: the job row
+    stays queued or leased, and the workers take it over."""
     from service.jobs.runner import make_worker_id, run_job
 
     try:
-        run_job(
+        outcome = run_job(
             job_id,
             make_worker_id("api"),
             session_factory=ctx.db.write_session,
@@ -353,6 +359,10 @@ def _run_job_here(ctx: ServiceContext, job_id: str) -> None:
         )
     except Exception:
         log.exception("quick answer for job %s failed; the workers will retry it", job_id)
+        return None
+    if outcome.state in (JobState.DONE, JobState.FAILED):
+        return outcome.job
+    return None
 
 
 async def _reload(ctx: ServiceContext, tenant_id: str, job_id: str) -> Job | None:

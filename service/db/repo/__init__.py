@@ -33,6 +33,7 @@ from service.db.repo.lifecycle import (
 from service.db.repo.retention import purge_expired_raw
 from service.db.repo.stats import fleet_stats
 from service.db.repo.tenants import (
+    KeyHolder,
     authenticate_key,
     count_tenants,
     create_api_key,
@@ -41,6 +42,7 @@ from service.db.repo.tenants import (
     get_or_create_tenant,
     get_tenant_by_name,
     hash_key,
+    identify_key,
     key_prefix,
     list_api_keys,
     revoke_api_key,
@@ -48,6 +50,7 @@ from service.db.repo.tenants import (
 
 __all__ = [
     "JobFilter",
+    "KeyHolder",
     "Submission",
     "add_feedback",
     "advance_job",
@@ -72,6 +75,7 @@ __all__ = [
     "get_or_create_tenant",
     "get_tenant_by_name",
     "hash_key",
+    "identify_key",
     "key_prefix",
     "list_api_keys",
     "list_jobs",

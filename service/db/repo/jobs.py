@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from service.db.errors import InvalidCursorError
 from service.db.models import DiagnosisRecord, Job, JobState, Upload, UploadKind
@@ -118,7 +119,12 @@ def create_job(
     )
     session.add(job)
     session.flush()
-    session.refresh(job)  # loads the upload relationship
+    # A new job's relationships, without reading the rows back: its upload (from this
+    # session, or loaded by id) and no diagnosis yet.
+    upload = session.get(Upload, upload_id)
+    assert upload is not None  # the foreign key was just checked by the INSERT
+    set_committed_value(job, "upload", upload)
+    set_committed_value(job, "diagnosis", None)
     return job
 
 

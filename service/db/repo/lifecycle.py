@@ -11,8 +11,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, CursorResult, and_, func, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, CursorResult, and_, func, inspect, or_, select, update
+from sqlalchemy.orm import Session, lazyload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from service.db.errors import LeaseLostError
 from service.db.models import (
@@ -58,6 +59,22 @@ def _update(session: Session, where: ColumnElement[bool], **values: Any) -> int:
     return result.rowcount
 
 
+def _written(session: Session, job: Job, values: dict[str, Any]) -> Job:
+    """Bring `job` up to date with the plain values an UPDATE just wrote, without reading the
+    row back (a reload costs three queries with the job's relationships).
+
+    The values are set as loaded, not as changes, so nothing is written again; a different
+    copy of the row in this session's identity map is expired, so it reloads when next used.
+    """
+    for name, value in values.items():
+        set_committed_value(job, name, value)
+    key = inspect(job).key
+    other = session.identity_map.get(key) if key is not None else None
+    if other is not None and other is not job:
+        session.expire(other)
+    return job
+
+
 def _reload(session: Session, job_id: str) -> Job:
     job = session.get(Job, job_id, populate_existing=True)
     assert job is not None  # the caller's UPDATE just matched it
@@ -76,7 +93,20 @@ def claim_job(
         and_(Job.id == job_id, _claimable(now)),
         **_claim_values(worker_id, lease_seconds, now),
     )
-    return _reload(session, job_id) if claimed else None
+    return _reload_claimed(session, job_id) if claimed else None
+
+
+def _reload_claimed(session: Session, job_id: str) -> Job:
+    """The job just claimed, with its upload. A claimable job has no diagnosis (a job gets
+    one only as it becomes done, which is final), so that relationship is not queried."""
+    job = session.scalars(
+        select(Job)
+        .where(Job.id == job_id)
+        .options(lazyload(Job.diagnosis))
+        .execution_options(populate_existing=True)
+    ).one()
+    set_committed_value(job, "diagnosis", None)
+    return job
 
 
 def claim_next_job(
@@ -145,16 +175,15 @@ def advance_job(  # noqa: PLR0917 - the contract's positional order
     if state not in RUNNING_STATES:
         raise ValueError(f"advance_job moves between running states, not to {state}")
     now = now or utcnow()
-    if not _update(
-        session,
-        _ours(job, worker_id),
-        state=state,
-        progress=min(max(progress, 0.0), 1.0),
-        stage_message=message,
-        updated_at=now,
-    ):
+    values: dict[str, Any] = {
+        "state": state,
+        "progress": min(max(progress, 0.0), 1.0),
+        "stage_message": message,
+        "updated_at": now,
+    }
+    if not _update(session, _ours(job, worker_id), **values):
         raise LeaseLostError(job.id, worker_id)
-    return _reload(session, job.id)
+    return _written(session, job, values)
 
 
 def complete_job(
@@ -170,20 +199,20 @@ def complete_job(
 
     Atomic with the caller's commit and conditional on the lease: a stale worker gets
     `LeaseLostError` and nothing is written, so a job is completed at most once (the unique
-    `diagnoses.job_id` is the second guard).
+    `diagnoses.job_id` is the second guard). Afterwards `job` itself reads as done, with the
+    returned record as its `diagnosis` (valid once the caller commits).
     """
     now = now or utcnow()
-    if not _update(
-        session,
-        _ours(job, worker_id),
-        state=JobState.DONE,
-        progress=1.0,
-        stage_message="done",
-        lease_owner=None,
-        lease_expires_at=None,
-        updated_at=now,
-        finished_at=now,
-    ):
+    values: dict[str, Any] = {
+        "state": JobState.DONE,
+        "progress": 1.0,
+        "stage_message": "done",
+        "lease_owner": None,
+        "lease_expires_at": None,
+        "updated_at": now,
+        "finished_at": now,
+    }
+    if not _update(session, _ours(job, worker_id), **values):
         raise LeaseLostError(job.id, worker_id)
     root_cause = diagnosis_json.get("root_cause") or {}
     report = diagnosis_json.get("report") or {}
@@ -205,8 +234,11 @@ def complete_job(
         log_blob_key=log_blob_key,
     )
     session.add(record)
-    session.flush()
-    _reload(session, job.id)
+    session.flush()  # the unique job_id is checked here, inside the caller's transaction
+    _written(session, job, values)
+    # The caller's job now reads as the finished job (no feedback yet) without a reload.
+    set_committed_value(record, "labels", [])
+    set_committed_value(job, "diagnosis", record)
     return record
 
 

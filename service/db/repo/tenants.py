@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -111,6 +112,50 @@ def authenticate_key(
     if record_use:
         key.last_used_at = now or utcnow()
     return key
+
+
+@dataclass(frozen=True)
+class KeyHolder:
+    """Who a live key belongs to, as one request needs it (see `identify_key`)."""
+
+    key_id: str
+    key_prefix: str
+    role: Role
+    tenant_id: str
+    tenant_name: str
+    last_used_at: datetime | None
+
+
+def identify_key(session: Session, plaintext: str) -> KeyHolder | None:
+    """The live key matching `plaintext` with its tenant, or None for an unknown or revoked
+    key (or one whose tenant is gone). Read-only, one query, no ORM objects: the per-request
+    check. Same lookup rules as `authenticate_key` (prefix, then constant-time hash compare).
+    """
+    if not plaintext.startswith(KEY_MARKER) or len(plaintext) < len(KEY_MARKER) + PREFIX_CHARS:
+        return None
+    row = session.execute(
+        select(
+            ApiKey.id,
+            ApiKey.key_hash,
+            ApiKey.role,
+            ApiKey.last_used_at,
+            Tenant.id,
+            Tenant.name,
+        )
+        .join(Tenant, Tenant.id == ApiKey.tenant_id)
+        .where(ApiKey.prefix == key_prefix(plaintext), ApiKey.revoked_at.is_(None))
+        .limit(1)
+    ).first()
+    if row is None or not hmac.compare_digest(row[1], hash_key(plaintext)):
+        return None
+    return KeyHolder(
+        key_id=row[0],
+        key_prefix=key_prefix(plaintext),
+        role=Role(row[2]),
+        tenant_id=row[4],
+        tenant_name=row[5],
+        last_used_at=row[3],
+    )
 
 
 def get_api_key(session: Session, key_id_or_prefix: str) -> ApiKey | None:

@@ -115,3 +115,23 @@ def test_list_api_keys_by_tenant(db: Database) -> None:
 def test_unknown_role_is_refused(db: Database) -> None:
     with db.write_session() as session, pytest.raises(ValueError):
         repo.create_api_key(session, "acme", "root")
+
+
+def test_identify_key_names_the_holder_and_refuses_revoked_keys(db: Database) -> None:
+    from service.db.repo import identify_key
+
+    with db.write_session() as session:
+        key, plaintext = repo.create_api_key(session, "holder", "reader")
+        session.commit()
+    with db.session() as session:
+        holder = identify_key(session, plaintext)
+        assert identify_key(session, plaintext[:-2] + "xx") is None
+        assert identify_key(session, "pdx_short") is None
+    assert holder is not None
+    assert (holder.key_id, holder.tenant_name, holder.role) == (key.id, "holder", "reader")
+    assert plaintext.startswith(holder.key_prefix)
+    with db.write_session() as session:
+        repo.revoke_api_key(session, key.id)
+        session.commit()
+    with db.session() as session:
+        assert identify_key(session, plaintext) is None
