@@ -4,12 +4,23 @@ Migrates the database, creates tenant `default` with an admin key on the very fi
 key is printed once), then runs the API under uvicorn with the in-process worker pool (none
 when a Celery broker is configured). SIGINT/SIGTERM stop it cleanly: open event streams end,
 running jobs are left to their leases, the pool and the database are closed.
+
+`--processes N` (N > 1) runs N copies of the app in spawned child processes that share one
+listening socket: one Python interpreter (one GIL) answers on one core only. Each child has its
+own worker pool and model; the job rows and their leases keep concurrent pools apart. The
+parent only migrates, prints the key, binds the socket and supervises: a signal is passed on
+to every child, and a child that dies stops the whole service (exit 1) rather than leaving it
+half-sized without anyone noticing.
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import signal
+import socket
 import sys
+import threading
+from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Annotated
@@ -19,6 +30,7 @@ from rich.console import Console
 
 if TYPE_CHECKING:  # uvicorn and the app load only when serving, not for every CLI command
     import uvicorn
+    from fastapi import FastAPI
 
     from service.settings import Settings
 
@@ -26,6 +38,9 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 # Open SSE streams end as soon as shutdown starts; this bounds anything else still running.
 GRACEFUL_SHUTDOWN_SECONDS = 10
+# How long the parent waits for a signalled child (its grace period, then the worker pool's own
+# wait for running jobs) before killing it.
+CHILD_STOP_SECONDS = GRACEFUL_SHUTDOWN_SECONDS + 20
 
 stderr = Console(stderr=True, soft_wrap=True)  # error lines stay whole for scripts and logs
 
@@ -43,9 +58,16 @@ def serve(
             help="In-process job workers (PANICDX_WORKERS; ignored with a broker).", min=0
         ),
     ] = None,
+    processes: Annotated[
+        int,
+        typer.Option(
+            envvar="PANICDX_PROCESSES",
+            help="API processes sharing the port, each with its own workers (PANICDX_PROCESSES).",
+            min=1,
+        ),
+    ] = 1,
 ) -> None:
     """Run the HTTP API, the console at / and the job workers."""
-    import uvicorn
     from pydantic import ValidationError
 
     from service.api.main import create_app
@@ -64,8 +86,33 @@ def serve(
     if first_key is not None:
         _announce_key(first_key)
 
-    app = create_app(settings)
-    config = uvicorn.Config(
+    # With several processes this app is never started: its config only binds the socket, and
+    # every child builds and starts its own.
+    config = _config(create_app(settings), host, port)
+    if settings.broker_url:
+        jobs = "jobs go to the Celery broker"
+    elif processes > 1:
+        jobs = f"{processes} processes with {settings.workers} workers each"
+    else:
+        jobs = f"{settings.workers} workers"
+    stderr.print(
+        f"panicdx: console at http://{_display_host(host)}:{port}/ "
+        f"(data in {settings.data_dir.resolve()}; {jobs})",
+        highlight=False,
+    )
+    if processes > 1:
+        _run_processes(processes, settings, config)
+        return
+    server = _server(config)
+    server.run()
+    if not server.started:
+        raise typer.Exit(1)
+
+
+def _config(app: FastAPI, host: str, port: int) -> uvicorn.Config:
+    import uvicorn
+
+    return uvicorn.Config(
         app,
         host=host,
         port=port,
@@ -73,17 +120,73 @@ def serve(
         proxy_headers=False,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
     )
-    server = _server(config)
-    stderr.print(
-        f"panicdx: console at http://{_display_host(host)}:{port}/ "
-        f"(data in {settings.data_dir.resolve()}; "
-        + ("jobs go to the Celery broker" if settings.broker_url else f"{settings.workers} workers")
-        + ")",
-        highlight=False,
-    )
-    server.run()
-    if not server.started:
-        raise typer.Exit(1)
+
+
+def _run_processes(processes: int, settings: Settings, config: uvicorn.Config) -> None:
+    """Bind the socket here, serve it from `processes` spawned children, pass signals on.
+
+    Returns after a signal once every child has stopped; raises typer.Exit(1) when a child
+    ended on its own (it failed to start or crashed): the others are stopped too.
+    """
+    listener = config.bind_socket()  # on failure uvicorn logs why and exits 1
+    # spawn, not fork: a fresh interpreter per child, no copied locks or threads.
+    context = multiprocessing.get_context("spawn")
+    children = [
+        context.Process(
+            target=_serve_child,
+            args=(settings, config.host, config.port, listener),
+            name=f"panicdx-api-{index + 1}",
+        )
+        for index in range(processes)
+    ]
+    stopping = threading.Event()
+
+    def on_signal(sig: int, frame: FrameType | None) -> None:
+        stopping.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        for child in children:
+            child.start()
+        while not stopping.wait(0.5):
+            if any(child.exitcode is not None for child in children):
+                break
+    finally:
+        crashed = not stopping.is_set()
+        _stop_children(children)
+        listener.close()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if crashed:
+        raise _fail("an API process ended unexpectedly; stopped the others (see the log above)")
+
+
+def _stop_children(children: Sequence[multiprocessing.process.BaseProcess]) -> None:
+    """SIGTERM every running child (a clean shutdown each), wait, kill any that hang."""
+    for child in children:
+        if child.is_alive() and child.pid is not None:
+            child.terminate()
+    for child in children:
+        if child.pid is None:
+            continue  # never started
+        child.join(CHILD_STOP_SECONDS)
+        if child.is_alive():
+            child.kill()
+            child.join()
+
+
+def _serve_child(settings: Settings, host: str, port: int, listener: socket.socket) -> None:
+    """One API process: its own app (database, model, worker pool) on the shared socket.
+
+    The settings arrive as an argument, already validated in the parent, so every child runs
+    with exactly what the parent migrated and announced.
+    """
+    from service.api.main import create_app
+
+    # Ctrl-C in a terminal reaches the children as well as the parent's SIGTERM: both only
+    # start the one clean shutdown, and `_server` does not re-raise them, so no traceback.
+    server = _server(_config(create_app(settings), host, port))
+    server.run(sockets=[listener])
 
 
 def _server(config: uvicorn.Config) -> uvicorn.Server:
