@@ -17,10 +17,8 @@ import hashlib
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -32,6 +30,7 @@ import pytest
 
 from classifier.corpus import DEFAULT_CORPUS_PATH, read_corpus, write_corpus
 from classifier.realworld import load_realworld
+from tests.serving import ServeProcess
 
 PANICDX = Path(sys.executable).parent / "panicdx"
 # Real logs (posted in bug reports, golden headers stripped) that the shipped model answers
@@ -41,7 +40,6 @@ WRONG_TODAY = {
     "null-deref-arm64-vm-interleaved-console.log": "generic-null-deref",
     "hardware-mce-ppc64-powernv-early-boot.log": "generic-hardware-mce",
 }
-KEY_LINE = re.compile(r"^PANICDX_ADMIN_KEY=(\S+)\s*$")
 # Settings that would send the server to shared infrastructure instead of its own directory.
 FOREIGN_SETTINGS = ("PANICDX_DATABASE_URL", "PANICDX_BLOB_URL", "PANICDX_BROKER_URL")
 START_TIMEOUT = 180.0  # first start migrates the database and loads the model
@@ -58,25 +56,23 @@ TIMESTAMP = re.compile(r"\[(\s*)(\d+)\.(\d+)")
 class Server:
     """A running `panicdx serve`: its address, data directory, admin key and output."""
 
-    process: subprocess.Popen[str]
-    base_url: str
+    serve: ServeProcess
     data_dir: Path
-    log_path: Path
     client: httpx.Client
+
+    @property
+    def process(self) -> subprocess.Popen[str]:
+        """The server process."""
+        return self.serve.process
+
+    @property
+    def base_url(self) -> str:
+        """Where it listens."""
+        return self.serve.base_url
 
     def tail(self, lines: int = 40) -> str:
         """The last lines the server printed (for failure messages)."""
-        try:
-            return "\n".join(self.log_path.read_text().splitlines()[-lines:])
-        except OSError:
-            return "(no log)"
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+        return self.serve.tail(lines)
 
 
 def _environment(small_corpus: Path) -> dict[str, str]:
@@ -85,15 +81,6 @@ def _environment(small_corpus: Path) -> dict[str, str]:
     env["PANICDX_TRAIN_CORPUS"] = str(small_corpus)
     env["PANICDX_TRAIN_CROSS_VALIDATE"] = "false"
     return env
-
-
-def _stop(process: subprocess.Popen[str]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=30)
 
 
 @pytest.fixture(scope="module")
@@ -108,52 +95,12 @@ def server(tmp_path_factory: pytest.TempPathFactory, small_corpus: Path) -> Iter
     """`panicdx serve --data-dir <tmp> --port <free>`, ready, with a client on its admin key."""
     data_dir = tmp_path_factory.mktemp("panicdx-data")
     log_path = tmp_path_factory.mktemp("logs") / "server.log"
-    port = _free_port()
-    process = subprocess.Popen(
-        [str(PANICDX), "serve", "--data-dir", str(data_dir), "--port", str(port)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=_environment(small_corpus),
-    )
-    found: dict[str, str] = {}
-
-    def pump() -> None:
-        # Drain the pipe for the whole run (a full pipe would block the server) into a file.
-        assert process.stdout is not None
-        with log_path.open("w") as log:
-            for line in process.stdout:
-                log.write(line)
-                log.flush()
-                match = KEY_LINE.match(line)
-                if match:
-                    found["key"] = match.group(1)
-
-    reader = threading.Thread(target=pump, daemon=True)
-    reader.start()
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + START_TIMEOUT
-        while not _ready(base_url, found):
-            if process.poll() is not None or time.monotonic() > deadline:
-                log = log_path.read_text() if log_path.exists() else "(no log)"
-                pytest.fail(f"panicdx serve did not become ready (exit {process.poll()}):\n{log}")
-            time.sleep(0.3)
-        headers = {"Authorization": f"Bearer {found['key']}"}
-        with httpx.Client(base_url=base_url, headers=headers, timeout=120.0) as client:
-            yield Server(process, base_url, data_dir, log_path, client)
-    finally:
-        _stop(process)
-        reader.join(timeout=10)
-
-
-def _ready(base_url: str, found: dict[str, str]) -> bool:
-    if "key" not in found:
-        return False
-    try:
-        return httpx.get(f"{base_url}/readyz", timeout=5).status_code == 200
-    except httpx.TransportError:
-        return False  # not listening yet
+    args = ["--data-dir", str(data_dir)]
+    with ServeProcess(args, _environment(small_corpus), log_path) as serve:
+        serve.wait_ready(START_TIMEOUT, need_key=True)
+        headers = {"Authorization": f"Bearer {serve.key}"}
+        with httpx.Client(base_url=serve.base_url, headers=headers, timeout=120.0) as client:
+            yield Server(serve, data_dir, client)
 
 
 def panicdx(*args: str) -> subprocess.CompletedProcess[str]:

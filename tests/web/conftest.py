@@ -15,18 +15,15 @@ from __future__ import annotations
 
 import os
 import re
-import socket
-import subprocess
-import threading
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-import httpx
 import pytest
-from web_helpers import PANICDX, Console, Server, server_env
+from web_helpers import Console, Server, server_env
+
+from tests.serving import ServeProcess
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Response
@@ -44,7 +41,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-KEY_LINE = re.compile(r"^PANICDX_ADMIN_KEY=(\S+)\s*$")
 START_TIMEOUT = 180.0  # first start migrates the database and loads the model
 
 
@@ -65,13 +61,6 @@ def _require_browser() -> None:
     pytest.skip(reason)
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="session")
 def artifacts() -> Path:
     """tests/web/artifacts/, emptied of the previous run's screenshots."""
@@ -86,66 +75,11 @@ def server(tmp_path_factory: pytest.TempPathFactory, artifacts: Path) -> Iterato
     """`panicdx serve --data-dir <tmp> --port <free>`, ready (/readyz answered 200)."""
     _require_browser()
     data_dir = tmp_path_factory.mktemp("panicdx-serve")
-    port = _free_port()
     log_path = artifacts / "server.log"
-    process = subprocess.Popen(
-        [str(PANICDX), "serve", "--data-dir", str(data_dir), "--port", str(port)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=server_env(),
-    )
-    found: dict[str, str] = {}
-
-    def pump() -> None:
-        # Drain the pipe for the whole run (a full pipe would block the server) into the log.
-        assert process.stdout is not None
-        with log_path.open("w") as log:
-            for line in process.stdout:
-                log.write(line)
-                log.flush()
-                match = KEY_LINE.match(line)
-                if match:
-                    found["key"] = match.group(1)
-
-    reader = threading.Thread(target=pump, daemon=True)
-    reader.start()
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_ready(process, base_url, found, log_path)
-        yield Server(base_url, found["key"], data_dir, log_path)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=30)
-        reader.join(timeout=10)
-
-
-def _wait_ready(
-    process: subprocess.Popen[str], base_url: str, found: dict[str, str], log_path: Path
-) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"panicdx serve exited with {process.returncode}:\n{_tail(log_path)}")
-        if "key" in found:
-            try:
-                if httpx.get(f"{base_url}/readyz", timeout=5).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass  # not listening yet
-        time.sleep(0.3)
-    pytest.fail(f"panicdx serve was not ready in {START_TIMEOUT:.0f} s:\n{_tail(log_path)}")
-
-
-def _tail(path: Path, lines: int = 40) -> str:
-    try:
-        return "\n".join(path.read_text().splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
+    with ServeProcess(["--data-dir", str(data_dir)], server_env(), log_path) as serve:
+        serve.wait_ready(START_TIMEOUT, need_key=True)
+        assert serve.key is not None
+        yield Server(serve.base_url, serve.key, data_dir, log_path)
 
 
 @pytest.fixture(scope="session")

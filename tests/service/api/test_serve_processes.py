@@ -5,11 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
-import subprocess
-import sys
-import threading
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -18,69 +13,24 @@ import httpx
 import pytest
 from api_helpers import NFS_LOG, NFS_ROOT_CAUSE
 
-KEY_LABEL = "PANICDX_ADMIN_KEY="
+from tests.serving import KEY_LABEL, ServeProcess, serve_env
+
 START_SECONDS = 120.0
 PROCESSES = 2
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-class ServeTree:
+class ServeTree(ServeProcess):
     """`panicdx serve --processes 2` with its output collected by a thread."""
 
     def __init__(self, data_dir: Path) -> None:
-        executable = Path(sys.executable).with_name("panicdx")
-        command = (
-            [str(executable)] if executable.exists() else [sys.executable, "-m", "service.cli"]
-        )
-        env = {k: v for k, v in os.environ.items() if not k.startswith("PANICDX_")}
-        if "PANICDX_MODEL_DIR" in os.environ:
-            env["PANICDX_MODEL_DIR"] = os.environ["PANICDX_MODEL_DIR"]
-        env["PANICDX_PROCESSES"] = str(PROCESSES)  # the environment variable, not the option
-        port = _free_port()
-        self.url = f"http://127.0.0.1:{port}"
-        self.process = subprocess.Popen(
-            [*command, "serve", "--port", str(port), "--data-dir", str(data_dir), "--workers", "1"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            env=env,
-        )
-        self.output: list[str] = []
-        self._lock = threading.Lock()
-        threading.Thread(target=self._pump, daemon=True).start()
+        # The environment variable, not the option.
+        env = serve_env({"PANICDX_PROCESSES": str(PROCESSES)})
+        super().__init__(["--data-dir", str(data_dir), "--workers", "1"], env)
 
-    def _pump(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            with self._lock:
-                self.output.append(line)
-
-    def text(self) -> str:
-        """Everything printed so far (parent and children)."""
-        with self._lock:
-            return "".join(self.output)
-
-    def wait_ready(self) -> None:
-        """Wait until both children finished startup and /readyz answers."""
-        deadline = time.monotonic() + START_SECONDS
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                pytest.fail(f"panicdx serve exited early:\n{self.text()}")
-            started = self.text().count("Application startup complete")
-            if started >= PROCESSES and len(self.children()) == PROCESSES:
-                try:
-                    if httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200:
-                        return
-                except httpx.HTTPError:
-                    pass
-            time.sleep(0.2)
-        pytest.fail(f"panicdx serve was not ready in {START_SECONDS}s:\n{self.text()}")
+    def children_started(self) -> bool:
+        """Whether both children printed their startup line and are running."""
+        started = self.text().count("Application startup complete")
+        return started >= PROCESSES and len(self.children()) == PROCESSES
 
     def children(self) -> list[int]:
         """Pids of the API processes (spawned children of the serve process)."""
@@ -97,16 +47,9 @@ class ServeTree:
                 found.append(int(entry.name))
         return sorted(found)
 
-    def stop(self, sig: int) -> int:
-        """Send `sig` to the parent and return its exit status."""
-        if self.process.poll() is None:
-            self.process.send_signal(sig)
-        try:
-            return self.process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-            pytest.fail(f"panicdx serve ignored signal {sig}:\n{self.text()}")
+    def stop(self, sig: int = signal.SIGINT, timeout: float = 60.0, *, force: bool = False) -> int:
+        """Send `sig` to the parent and return its exit status (a tree takes longer)."""
+        return super().stop(sig, timeout, force=force)
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -128,14 +71,12 @@ def tree(tmp_path: Path) -> Iterator[ServeTree]:
     started = ServeTree(tmp_path / "data")
     children: list[int] = []
     try:
-        started.wait_ready()
+        started.wait_ready(START_SECONDS, also=started.children_started)
         children = started.children()
         yield started
     finally:
         children = children or started.children()
-        if started.process.poll() is None:
-            started.process.kill()
-            started.process.wait()
+        started.kill()
         for pid in children:
             if _alive(pid):
                 os.kill(pid, signal.SIGKILL)
@@ -162,7 +103,7 @@ def test_two_processes_share_the_port_and_the_first_key(tree: ServeTree) -> None
     before = {pid: _cpu_seconds(pid) for pid in children}
 
     with ThreadPoolExecutor(max_workers=8) as pool:
-        answers = list(pool.map(lambda i: _diagnose(tree.url, keys[0], i), range(32)))
+        answers = list(pool.map(lambda i: _diagnose(tree.base_url, keys[0], i), range(32)))
 
     for answer in answers:
         assert answer.status_code in (200, 202), answer.text
@@ -177,7 +118,7 @@ def test_two_processes_share_the_port_and_the_first_key(tree: ServeTree) -> None
     with httpx.Client(headers={"Authorization": f"Bearer {keys[0]}"}, timeout=60) as client:
         for answer in answers[:4]:
             job_id = answer.json()["id"]
-            assert client.get(f"{tree.url}/v1/diagnoses/{job_id}").status_code == 200
+            assert client.get(f"{tree.base_url}/v1/diagnoses/{job_id}").status_code == 200
 
     assert tree.stop(signal.SIGINT) == 0, tree.text()
     assert not any(_alive(pid) for pid in children)
