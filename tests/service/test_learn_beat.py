@@ -14,7 +14,6 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,8 +26,8 @@ from service.cli import app as cli_app
 from service.db.models import TrainingRun, TrainingState
 from service.db.session import open_database
 from service.settings import Settings
+from tests.service.jobs.brokers import redis_broker
 
-REDIS_URL = os.environ.get("PANICDX_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
 REALWORLD = Path(__file__).parents[1] / "realworld" / "logs"
 PATIENCE = 300.0  # worker start, model load and one training on a busy 2-core machine
 
@@ -36,29 +35,7 @@ PATIENCE = 300.0  # worker start, model load and one training on a busy 2-core m
 @pytest.fixture
 def redis_env() -> Iterator[dict[str, str]]:
     """Broker settings with a private queue and key prefix (deleted afterwards)."""
-    import redis
-
-    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3)
-    try:
-        client.ping()
-    except redis.RedisError as exc:
-        message = f"Redis at {REDIS_URL} is unreachable: {exc}"
-        if os.environ.get("PANICDX_REQUIRE_REDIS") == "1":
-            pytest.fail(message)
-        pytest.skip(f"{message} (set PANICDX_REQUIRE_REDIS=1 to fail instead)")
-    run = uuid.uuid4().hex[:12]
-    prefix = f"panicdx-test-{run}:"
-    try:
-        yield {
-            "PANICDX_BROKER_URL": REDIS_URL,
-            "PANICDX_CELERY_QUEUE": f"panicdx-test-{run}",
-            "PANICDX_CELERY_REDIS_KEY_PREFIX": prefix,
-        }
-    finally:
-        keys = list(client.scan_iter(match=f"{prefix}*"))
-        if keys:
-            client.delete(*keys)
-        client.close()
+    yield from redis_broker()
 
 
 def _schedule_runs(settings: Settings) -> list[TrainingRun]:
