@@ -235,6 +235,20 @@ REPORT_ROWS: tuple[ReportRow, ...] = (
         "BUG: KFENCE: use-after-free read in ext4_xattr_ibody_get+0x1a8/0x260",
         specificity=4, follow=r"(?:read|write) at 0x(?P<addr>[0-9a-f]+)",
     ),
+    # The body of a KASAN report, for excerpts that lost its `BUG: KASAN:` header (mm/kasan/
+    # report.c prints these lines only in a report). Specificity 1: the header names it.
+    ReportRow(
+        "kasan-object", "The buggy address", r"^\s*The buggy address (?:belongs to|is located)",
+        _C.KASAN, "KASAN: invalid access",
+        "The buggy address belongs to the object at ffff888012345600", specificity=1,
+        guilty=False, needs_trace=False,
+    ),
+    ReportRow(
+        "kasan-shadow", "Memory state around the buggy address",
+        r"^\s*Memory state around the buggy address", _C.KASAN, "KASAN: invalid access",
+        "Memory state around the buggy address:", specificity=1, guilty=False,
+        needs_trace=False,
+    ),
     # --- memory corruption detectors ---------------------------------------------------------
     ReportRow(
         "list-del-corruption", "list_del corruption", r"^\s*list_del corruption",
@@ -265,6 +279,16 @@ REPORT_ROWS: tuple[ReportRow, ...] = (
         _C.BAD_PAGE_STATE, "BUG: Bad page map",
         "BUG: Bad page map in process java  pte:8000000c7f0b5067 pmd:1c23d6067", guilty=False,
     ),
+    # `dump_page()`'s reason line of a bad page (mm/page_alloc.c `bad_page()`), for excerpts
+    # that lost the `BUG: Bad page state` header above it. VM_BUG_ON_PAGE and KASAN dump pages
+    # too, with their own reasons: those are their reports, not a bad page. Specificity 1: with
+    # the header present, the header names the report.
+    ReportRow(
+        "bad-page-reason", "page dumped because: ",
+        r"page dumped because: (?!VM_BUG_ON|kasan)", _C.BAD_PAGE_STATE,
+        "BUG: Bad page state", "page dumped because: nonzero mapcount", specificity=1,
+        guilty=False,
+    ),
     ReportRow(
         "bad-rss", "BUG: Bad rss-counter state", r"BUG: Bad rss-counter state",
         _C.BAD_PAGE_STATE, "BUG: Bad rss-counter state",
@@ -275,6 +299,27 @@ REPORT_ROWS: tuple[ReportRow, ...] = (
         "slub", "BUG ", r"^\s*BUG (?P<cache>[\w-]+) \([^)]*\): (?P<problem>[\w ]+)",
         _C.SLAB_CORRUPTION, "BUG: slab {problem} in {cache}",
         "BUG kmalloc-128 (Tainted: G    B   OE     ): Poison overwritten", guilty=False,
+    ),
+    # The rest of a SLUB debug report, for excerpts that lost its `BUG <cache> (...)` header:
+    # the object's allocation/free records, the slab line and the `FIX` repair lines.
+    ReportRow(
+        "slub-info", "INFO: ",
+        r"^\s*INFO: (?:(?:Allocated|Freed) in \S+(?: \[[\w-]+\])? age=|Slab 0x[0-9a-f]+ objects=)",
+        _C.SLAB_CORRUPTION, "BUG: slab corruption",
+        "INFO: Allocated in foo_alloc+0x20/0x40 [foo] age=12 cpu=0 pid=123",
+        specificity=1, guilty=False, needs_trace=False,
+    ),
+    ReportRow(
+        "slub-fix", "FIX ", r"^\s*FIX [\w-]+: (?:Restoring|Marking|Object at)",
+        _C.SLAB_CORRUPTION, "BUG: slab corruption",
+        "FIX kmalloc-64: Restoring 0xffff88003a8b1c40-0xffff88003a8b1c43=0xcc",
+        specificity=1, guilty=False, needs_trace=False,
+    ),
+    # 2.6 kernels printed a bad page without the `BUG: ` prefix.
+    ReportRow(
+        "bad-page-state-old", "Bad page state in process",
+        r"^\s*Bad page state in process", _C.BAD_PAGE_STATE, "BUG: Bad page state",
+        "Bad page state in process 'java'", guilty=False,
     ),
     ReportRow(
         "slab-old", "Slab corruption", r"^\s*Slab corruption \([^)]*\): (?P<cache>[\w-]+)",
@@ -405,6 +450,13 @@ REPORT_ROWS: tuple[ReportRow, ...] = (
         "SError", guilty=False, needs_trace=False,
     ),
     # --- assertions --------------------------------------------------------------------------
+    # The list debugging checks' BUG_ON (lib/list_debug.c), when the `list_del corruption` line
+    # above it was lost: the category is the corruption it caught, not the assertion mechanism.
+    ReportRow(
+        "kernel-bug-list-debug", "kernel BUG at",
+        r"kernel BUG at (?P<file>(?:\S*/)?lib/list_debug\.c):(?P<line>\d+)",
+        _C.LIST_CORRUPTION, "list corruption", "kernel BUG at lib/list_debug.c:53!",
+    ),
     ReportRow(
         "kernel-bug", "kernel BUG at", r"kernel BUG at (?P<file>[^:\s]+):(?P<line>\d+)",
         _C.BUG, "kernel BUG", "kernel BUG at fs/ext4/inode.c:2723!",
@@ -418,6 +470,27 @@ REPORT_ROWS: tuple[ReportRow, ...] = (
     ReportRow(
         "mips-bug", "Kernel bug detected", r"^\s*Kernel bug detected\[#\d+\]",
         _C.BUG, "kernel BUG", "Kernel bug detected[#1]:",
+    ),
+    # Assertions of out-of-tree filesystems that do not call BUG(): OpenZFS's SPL prints the
+    # failed `VERIFY`/`ASSERT` and `PANIC at file:line:func()`, then parks the thread (or panics
+    # with spl_panic_halt); Lustre prints the failed `ASSERTION( ... )` and `LBUG`.
+    ReportRow(
+        "spl-panic", "PANIC at ", r"^\s*PANIC at (?P<file>[\w.-]+):(?P<line>\d+):{FUNC}\(\)",
+        _C.BUG, "SPL assertion", "PANIC at zfs_vfsops.c:583:zfs_space_delta_cb()",
+    ),
+    ReportRow(
+        "spl-verify", "VERIFY", r"^\s*VERIFY\d?\(.*\) failed", _C.BUG, "SPL assertion",
+        "VERIFY3(sa.sa_magic == 0x2F505A) failed (24 == 3100762)", specificity=3,
+    ),
+    ReportRow(
+        "lustre-assertion", "LustreError", r"LustreError: .*\bASSERTION\(.*\) failed",
+        _C.BUG, "Lustre assertion",
+        "LustreError: 2105:0:(osd_handler.c:1234:osd_trans_start()) ASSERTION( !th->th_locked ) "
+        "failed: ", specificity=3,
+    ),
+    ReportRow(
+        "lustre-lbug", "LustreError", r"LustreError: .*\bLBUG\s*$", _C.BUG, "Lustre assertion",
+        "LustreError: 2105:0:(osd_handler.c:1234:osd_trans_start()) LBUG",
     ),
     ReportRow(
         "invalid-opcode", "invalid opcode", r"^\s*(?:Oops: )?invalid opcode: [0-9a-f]{4}",
@@ -502,6 +575,32 @@ REPORT_ROWS: tuple[ReportRow, ...] = (
         "->state=0x0 ->cpu=3",
         tier=_T.DETECTOR, specificity=1, guilty=False, needs_trace=False,
     ),
+    # Other lines only an RCU stall warning prints (kernel/rcu/tree_stall.h), for excerpts that
+    # start below its `INFO:` line: the stall summary `(detected by N, t=N jiffies, ...)`, the
+    # per-CPU lines, the blocked-tasks line, the grace-period kthread's stack dump header, the
+    # timer-wakeup and `All QSes seen` diagnostics. Specificity 1: the header names the report.
+    ReportRow(
+        "rcu-stall-summary", "(detected by", r"^\s*\(detected by \d+, t=\d+ jiffies",
+        _C.RCU_STALL, "INFO: rcu detected stall",
+        "\t(detected by 2, t=21002 jiffies, g=8813, q=150)",
+        tier=_T.DETECTOR, specificity=1, guilty=False, needs_trace=False,
+    ),
+    ReportRow(
+        "rcu-stall-detail", "rcu: ",
+        r"^\s*rcu:\s+(?:\d+-\S+: \(.*\) idle=|Tasks blocked on level-|"
+        r"RCU grace-period kthread stack dump|Stack dump where RCU GP kthread last ran|"
+        r"rcu_(?:sched|preempt|bh) kthread timer wakeup didn't happen)",
+        _C.RCU_STALL, "INFO: rcu detected stall",
+        "rcu: \t3-...!: (1 GPs behind) idle=4e2/0/0x1 softirq=1234/1235 fqs=0",
+        tier=_T.DETECTOR, specificity=1, guilty=False, needs_trace=False,
+    ),
+    ReportRow(
+        "rcu-qs-seen", "All QSes seen", r"All QSes seen, last rcu_\w+ kthread activity",
+        _C.RCU_STALL, "INFO: rcu detected stall",
+        "All QSes seen, last rcu_sched kthread activity 21003 (4295123456-4295102453), "
+        "jiffies_till_next_fqs=3, root ->qsmask 0x0",
+        tier=_T.DETECTOR, specificity=1, guilty=False, needs_trace=False,
+    ),
     ReportRow(
         "rcu-tasks-stall", "INFO: rcu_tasks", r"INFO: rcu_tasks(?:_\w+)? detected stalls",
         _C.RCU_STALL, "INFO: rcu detected stall",
@@ -512,6 +611,16 @@ REPORT_ROWS: tuple[ReportRow, ...] = (
         r"INFO: task {COMM}:(?P<pid>\d+) blocked for more than \d+ seconds",
         _C.HUNG_TASK, "INFO: task hung",
         "INFO: task jbd2/dm-0-8:612 blocked for more than 122 seconds.", tier=_T.DETECTOR,
+    ),
+    # The advice line only the hung-task detector prints (kernel/hung_task.c), right below its
+    # header: it stands in for a header an excerpt lost. Specificity 1: with the header present
+    # both lines form one report and the header names it.
+    ReportRow(
+        "hung-task-advice", "hung_task_timeout_secs",
+        r"echo 0 > /proc/sys/kernel/hung_task_timeout_secs\"? disables this message",
+        _C.HUNG_TASK, "INFO: task hung",
+        '"echo 0 > /proc/sys/kernel/hung_task_timeout_secs" disables this message.',
+        tier=_T.DETECTOR, specificity=1,
     ),
     ReportRow(
         "workqueue-lockup", "BUG: workqueue lockup", r"BUG: workqueue lockup",
@@ -529,7 +638,7 @@ REPORT_ROWS: tuple[ReportRow, ...] = (
     ),
     # --- machine checks and hardware -----------------------------------------------------------
     ReportRow(
-        "mce", "Machine Check Exception",
+        "mce", "Machine Check",
         r"(?:\[Hardware Error\]: )?CPU (?P<cpu>\d+): Machine Check(?: Exception)?:",
         _C.MACHINE_CHECK, "Machine Check Exception",
         "mce: [Hardware Error]: CPU 0: Machine Check Exception: 5 Bank 4: be00000000800400",
@@ -627,6 +736,89 @@ REPORT_ROWS: tuple[ReportRow, ...] = (
         "NVRM: Xid (PCI:0000:01:00): 13, Graphics SM Warp Exception on (GPC 0, TPC 1, SM 0)",
         tier=_T.NOTICE, guilty=False, needs_trace=False, event=EventKind.NVIDIA_XID,
     ),
+    # --- boot stopped in the initramfs ----------------------------------------------------------
+    # The root device never appeared: dracut (RHEL, Fedora, SUSE) and initramfs-tools (Debian,
+    # Ubuntu) stop in an emergency shell instead of panicking, so these console lines are the
+    # report. Detector tier: a kernel report earlier in the log (a driver oops) is the cause.
+    ReportRow(
+        "dracut-no-root", "dracut",
+        r"dracut(?:-initqueue)?\[\d+\]: Warning: (?:Could not boot|/dev/\S+ does not exist)",
+        _C.MOUNT_ROOT, "Boot failure: root device not found (dracut)",
+        "dracut-initqueue[312]: Warning: /dev/mapper/rhel-root does not exist",
+        tier=_T.DETECTOR, guilty=False, needs_trace=False,
+    ),
+    ReportRow(
+        "initramfs-no-root", "Gave up waiting for root", r"Gave up waiting for root",
+        _C.MOUNT_ROOT, "Boot failure: root device not found (initramfs)",
+        "Gave up waiting for root file system device.  Common problems:",
+        tier=_T.DETECTOR, guilty=False, needs_trace=False,
+    ),
+    ReportRow(
+        "initramfs-alert", "ALERT!", r"ALERT!\s+\S+ does not exist\.\s+Dropping to a shell",
+        _C.MOUNT_ROOT, "Boot failure: root device not found (initramfs)",
+        "ALERT!  UUID=0e1c2d3f-1111-2222-3333-444455556666 does not exist.  Dropping to a shell!",
+        tier=_T.DETECTOR, guilty=False, needs_trace=False,
+    ),
+    # The kernel's own words before it panics on the root device (init/do_mounts.c), for logs
+    # that end before the panic line.
+    ReportRow(
+        "vfs-no-root-device", "VFS: Cannot open root device",
+        r"VFS: Cannot open root device", _C.MOUNT_ROOT, "Boot failure: cannot open root device",
+        'VFS: Cannot open root device "sda1" or unknown-block(0,0): error -6',
+        tier=_T.DETECTOR, guilty=False, needs_trace=False,
+    ),
+    ReportRow(
+        "vfs-no-root-fs", "No filesystem could mount root",
+        r"No filesystem could mount root", _C.MOUNT_ROOT,
+        "Boot failure: no filesystem could mount root",
+        "No filesystem could mount root, tried:  ext3 ext2 ext4 vfat",
+        tier=_T.DETECTOR, guilty=False, needs_trace=False,
+    ),
+    # The initramfs could not mount the root device: mkinitcpio (Arch) and busybox-based ones.
+    ReportRow(
+        "mkinitcpio-no-root", "ERROR: Failed to mount the real root device",
+        r"ERROR: Failed to mount the real root device", _C.MOUNT_ROOT,
+        "Boot failure: root device not mounted (initramfs)",
+        "ERROR: Failed to mount the real root device.",
+        tier=_T.DETECTOR, guilty=False, needs_trace=False,
+    ),
+    ReportRow(
+        "initramfs-mount-root-failed", "mount: mounting",
+        r"mount: mounting \S+ on /(?:root|new_root|sysroot) failed", _C.MOUNT_ROOT,
+        "Boot failure: root device not mounted (initramfs)",
+        "mount: mounting /dev/mmcblk0p2 on /root failed: No such device",
+        tier=_T.DETECTOR, guilty=False, needs_trace=False,
+    ),
+    # --- storage controllers that gave up --------------------------------------------------------
+    # A controller the driver could not bring back: every I/O behind it fails from here on (the
+    # hung tasks and filesystem errors that follow are symptoms). Notices, like a failed AER
+    # recovery: a kernel report elsewhere in the log ranks above them.
+    ReportRow(
+        "nvme-removed", "Removing after probe failure", r"Removing after probe failure",
+        _C.DEVICE_ERROR, "NVMe controller removed after failed reset",
+        "nvme nvme0: Removing after probe failure status: -19",
+        tier=_T.NOTICE, guilty=False, needs_trace=False,
+    ),
+    ReportRow(
+        "nvme-reset-failed", "Device not ready; aborting reset",
+        r"Device not ready; aborting reset", _C.DEVICE_ERROR,
+        "NVMe controller reset failed", "nvme nvme0: Device not ready; aborting reset, CSTS=0x1",
+        tier=_T.NOTICE, guilty=False, needs_trace=False,
+    ),
+    # The controller stopped answering (CSTS all ones: it is gone from the bus); the driver
+    # resets it and may get it back, but the device failed.
+    ReportRow(
+        "nvme-controller-down", "controller is down; will reset",
+        r"controller is down; will reset", _C.DEVICE_ERROR, "NVMe controller down",
+        "nvme nvme0: controller is down; will reset: CSTS=0xffffffff, PCI_STATUS=0x10",
+        tier=_T.NOTICE, guilty=False, needs_trace=False,
+    ),
+    ReportRow(
+        "hpsa-lockup", "controller lockup detected", r"controller lockup detected",
+        _C.DEVICE_ERROR, "RAID controller lockup",
+        "hpsa 0000:03:00.0: controller lockup detected: 0x00130000 after 30",
+        tier=_T.NOTICE, guilty=False, needs_trace=False,
+    ),
     # --- NMIs ------------------------------------------------------------------------------------
     ReportRow(
         "nmi-unknown", "Uhhuh. NMI received for unknown reason",
@@ -649,7 +841,7 @@ REPORT_ROWS: tuple[ReportRow, ...] = (
     # --- filesystems -----------------------------------------------------------------------------
     ReportRow(
         "ext4-error", "EXT",
-        r"EXT[234]-fs error \(device (?P<dev>[^)]+)\)(?: in)?: {FUNC}(?::\d+)?:",
+        r"EXT[234]-fs error \(device (?P<dev>[^)]+)\)(?::| in:?) {FUNC}(?::\d+)?:",
         _C.FS_ERROR, "EXT4-fs error",
         "EXT4-fs error (device sda1): ext4_lookup:1700: inode #2: comm ls: deleted inode "
         "referenced: 12",
@@ -821,6 +1013,9 @@ PANIC_ROWS: tuple[PanicRow, ...] = (
         r"Kernel panic - not syncing: (?P<reason>Attempted to kill init!.*?)\s*$",
         _C.INIT_DIED, "kernel panic: {reason}",
         "Kernel panic - not syncing: Attempted to kill init! exitcode=0x0000000b",
+        # An initramfs that could not mount the root device exits, killing init: the boot
+        # failure is the cause, the init panic its consequence.
+        causes=frozenset({_C.MOUNT_ROOT}),
     ),
     PanicRow(
         "panic-root",
@@ -871,6 +1066,37 @@ EVENT_ROWS: tuple[EventRow, ...] = (
         "memcg-oom", "Memory cgroup out of memory", None, EventKind.OOM_KILL,
         "Memory cgroup out of memory: Killed process 1234 (python3) total-vm:1234kB",
     ),
+    # The other lines of mm/oom_kill.c that say a kill happened, for excerpts without the
+    # `Out of memory:` line: the vm.oom_kill_allocating_task wording, the kill line of 2.6-4.x
+    # kernels (printed on its own line below `Kill process ... or sacrifice child`), the 5.x
+    # one-line summary, and the OOM reaper's report.
+    EventRow(
+        "oom-allocating-task", "Out of memory (oom_kill_allocating_task)", None,
+        EventKind.OOM_KILL,
+        "Out of memory (oom_kill_allocating_task): Kill process 1234 (java) score 0 or "
+        "sacrifice child",
+    ),
+    EventRow(
+        "oom-killed-process", "Killed process ", r"^\s*Killed process \d+ \(.*\).*total-vm",
+        EventKind.OOM_KILL,
+        "Killed process 1234 (java) total-vm:12345678kB, anon-rss:9876543kB, file-rss:0kB",
+    ),
+    EventRow(
+        "oom-kill-summary", "oom-kill:constraint=", None, EventKind.OOM_KILL,
+        "oom-kill:constraint=CONSTRAINT_NONE,nodemask=(null),cpuset=/,mems_allowed=0,"
+        "global_oom,task_memcg=/,task=java,pid=4567,uid=1000",
+    ),
+    EventRow(
+        "oom-reaper", "oom_reaper: reaped process", None, EventKind.OOM_KILL,
+        "oom_reaper: reaped process 4567 (java), now anon-rss:0kB, file-rss:0kB, shmem-rss:0kB",
+    ),
+    # The task table only the OOM killer's `dump_tasks()` prints (its columns changed over the
+    # years: nr_ptes, pgtables_bytes). Not a kill: `_cut_oom_report` looks past it.
+    EventRow(
+        "oom-task-table", "pid ]", r"^\s*\[\s*pid\s*\]\s+uid\s+tgid\s+total_vm\s+rss",
+        EventKind.OOM_KILL,
+        "[ pid ]   uid  tgid total_vm      rss pgtables_bytes swapents oom_score_adj name",
+    ),
     EventRow("mce-line", "mce: ", r"\bmce: ", EventKind.MACHINE_CHECK,
              "mce: CPU2: Core temperature above threshold, cpu clock throttled"),
     EventRow(
@@ -882,19 +1108,44 @@ EVENT_ROWS: tuple[EventRow, ...] = (
     EventRow(
         "ext4-fs", "EXT", r"EXT[234]-fs \([^)]*\): (?:Remounting filesystem read-only|"
         r"panic forced|previous I/O error|error count|Delayed block allocation failed|"
-        r"This should not happen|I/O error)", EventKind.FS_ERROR,
+        r"This should not happen|I/O error|error loading journal|group descriptors corrupted|"
+        r"warning: mounting fs with errors|failed to convert unwritten|"
+        r"ext4_check_descriptors:|.*[Cc]orrupt|.*checksum|.*[Ii]nconsisten)", EventKind.FS_ERROR,
         "EXT4-fs (sda1): Remounting filesystem read-only",
     ),
     EventRow(
         "xfs", "XFS", r"XFS \([^)]*\): (?:.*[Ss]hutting down|metadata I/O error|log I/O error|"
-        r"Filesystem has been shut down|xfs_do_force_shutdown|.*failed)", EventKind.FS_ERROR,
+        r"Filesystem has been shut down|xfs_do_force_shutdown|.*failed|Please umount|"
+        r"xfs_log_force: error|.*[Cc]orrupt|Internal error)|XFS: (?:Internal error|.*[Cc]orrupt)",
+        EventKind.FS_ERROR,
         "XFS (dm-3): metadata I/O error in \"xfs_trans_read_buf_map\" at daddr 0x2 len 1 "
         "error 5",
     ),
     EventRow("btrfs-warning", "BTRFS warning", r"BTRFS warning .*(?:csum failed|corrupt)",
              EventKind.FS_ERROR, "BTRFS warning (device sda1): csum failed root 5 ino 257"),
-    EventRow("jbd2", "JBD2: ", r"JBD2: .*(?:[Ee]rror|abort)", EventKind.FS_ERROR,
-             "JBD2: Detected IO errors while flushing file data on sda1-8"),
+    EventRow("jbd2", "JBD2: ", r"JBD2: .*(?:[Ee]rror|abort|[Ii]nvalid checksum|recovery failed)",
+             EventKind.FS_ERROR, "JBD2: Detected IO errors while flushing file data on sda1-8"),
+    EventRow("btrfs-readonly", "BTRFS", r"BTRFS.*(?:forced readonly|Transaction aborted)",
+             EventKind.FS_ERROR, "BTRFS info (device sda1): forced readonly"),
+    # ext3's `Remounting filesystem read-only` (2.6 kernels print it without a prefix).
+    EventRow("remount-ro", "Remounting filesystem read-only", None, EventKind.FS_ERROR,
+             "Remounting filesystem read-only"),
+    # Errors of the other on-disk filesystems (each one's own error printk).
+    EventRow("squashfs-error", "SQUASHFS error", None, EventKind.FS_ERROR,
+             "SQUASHFS error: xz decompression failed, data probably corrupt"),
+    EventRow("exfat-error", "exFAT-fs (", r"exFAT-fs \([^)]*\): (?:error|Filesystem has been "
+             r"set read-only)", EventKind.FS_ERROR,
+             "exFAT-fs (sdb1): error, invalid access to FAT (entry 0x00000000)"),
+    EventRow("fat-error", "FAT-fs (", r"FAT-fs \([^)]*\): (?:error|Filesystem has been set "
+             r"read-only)", EventKind.FS_ERROR,
+             "FAT-fs (sdb1): error, fat_get_cluster: invalid cluster chain (i_pos 0)"),
+    EventRow("f2fs-error", "F2FS-fs (", r"F2FS-fs \([^)]*\): .*(?:[Ee]rror|fsck|[Cc]orrupt|"
+             r"[Mm]ismatch|[Ii]nconsistent|[Ii]nvalid|[Ww]rong)", EventKind.FS_ERROR,
+             "F2FS-fs (mmcblk0p9): Need to run fsck: Ignore..."),
+    EventRow("ubifs-error", "UBIFS error", None, EventKind.FS_ERROR,
+             "UBIFS error (ubi0:0 pid 123): ubifs_read_node: bad node type (255 but expected 1)"),
+    EventRow("gfs2-withdraw", "GFS2: fsid=", r"GFS2: fsid=\S+ (?:fatal:|.*withdr[ae]w)",
+             EventKind.FS_ERROR, "GFS2: fsid=mycluster:gfs0.0: fatal: invalid metadata block"),
     EventRow("journal-abort", "Aborting journal", None, EventKind.FS_ERROR,
              "Aborting journal on device sda1-8."),
     # Before `io-error`: its needle sits mid-line, where only this row's needle lets the scan
@@ -923,6 +1174,29 @@ OOM_CUT_ROW = ReportRow(
     tier=_T.DETECTOR, guilty=False, needs_trace=False,
 )
 
+# Not a scan row: the lone `CR2: <address>` line x86 prints after a page fault's register dump
+# (`page_fault_oops()` / `no_context()`, just before `---[ end trace`); other traps print CR2
+# only inside the `CR2: ... CR3: ... CR4:` register line. A log with no report header and no
+# panic line but such a line is the tail of a page-fault oops whose header the excerpt lost;
+# `parse.py` starts the report at the earliest register-dump or trace line above it and, like a
+# bare `Oops:` header, calls an address in the first page a NULL pointer dereference.
+HEADERLESS_FAULT_ROW = ReportRow(
+    "headerless-page-fault", "CR2: ", r"^\s*CR2: (?P<addr>[0-9a-fA-F]{8,16})\s*$",
+    _C.PAGING_FAULT, "BUG: unable to handle kernel paging request", "CR2: 000000000001e2cb",
+)
+
+# Not a scan row: `sched_show_task()` of a task in uninterruptible sleep (the 5.x+ `task:NAME
+# state:D` line), which the hung-task detector prints below its header. A log with no report,
+# no panic line and no header-less trace or event, but such a task, is a hung-task report whose
+# header the excerpt lost; `parse.py` marks it corrupted. sysrq-w (`Show Blocked State`) prints
+# the same lines on request, so a log that says so is not read this way.
+BLOCKED_TASK_ROW = ReportRow(
+    "blocked-task-state", "task:", r"^\s*task:\S.*?\sstate:D\s+stack:",
+    _C.HUNG_TASK, "INFO: task hung",
+    "task:kworker/u16:2   state:D stack:    0 pid: 1234 ppid:     2 flags:0x00004000",
+    tier=_T.DETECTOR,
+)
+
 # Not scan rows either: when a log holds no crash report, no panic line and no cut OOM report,
 # its most serious event stands in as the first failure. The machine died (or the capture was
 # cut) before the kernel printed a report, and that event is the best evidence left; the report
@@ -946,9 +1220,18 @@ EVENT_ONLY_ROWS: tuple[ReportRow, ...] = (
         "mce: Uncorrected hardware memory error in user-access at 3f6b1e400",
         tier=_T.FATAL, guilty=False, needs_trace=False, event=EventKind.MACHINE_CHECK,
     ),
+    # An uncorrected memory error reported by the memory controller's EDAC driver.
+    ReportRow(
+        "event-only-edac-uncorrected", "EDAC",
+        r"\bUE\b|(?i:\buncorrect(?:ed|able)\b|\bfatal\b)", _C.MACHINE_CHECK,
+        "EDAC: uncorrected memory error reported, no panic line",
+        "EDAC MC1: 1 UE memory read error on CPU_SrcID#1_MC#0_Chan#0_DIMM#0 (channel:0 slot:0)",
+        tier=_T.FATAL, guilty=False, needs_trace=False, event=EventKind.EDAC,
+    ),
     ReportRow(
         "event-only-oom-kill", "out of memory",
-        r"(?i)out of memory: kill", _C.OOM,
+        r"(?i)out of memory(?: \([^)]*\))?: kill|^\s*killed process \d+|oom-kill:|"
+        r"oom_reaper: reaped|\[\s*pid\s*\]\s+uid\s+tgid", _C.OOM,
         "Out of memory: processes killed by the OOM killer, no panic line",
         "Out of memory: Killed process 40211 (java) total-vm:31012345kB, anon-rss:2999808kB",
         tier=_T.DETECTOR, guilty=False, needs_trace=False, event=EventKind.OOM_KILL,
@@ -958,6 +1241,29 @@ EVENT_ONLY_ROWS: tuple[ReportRow, ...] = (
         "Filesystem error, no panic line",
         "EXT4-fs (sda1): Remounting filesystem read-only",
         tier=_T.NOTICE, guilty=False, needs_trace=False, event=EventKind.FS_ERROR,
+    ),
+    # Corrected hardware errors last: a log that holds nothing else is a report of failing
+    # hardware (a DIMM logging ECC errors, a CPU bank logging machine checks), which is what a
+    # kernel engineer files it under, though on their own they did not stop the machine.
+    ReportRow(
+        "event-only-machine-check", "mce: ",
+        r"\[Hardware Error\]|Machine [Cc]heck", _C.MACHINE_CHECK,
+        "Machine check: hardware error logged, no panic line",
+        "mce: [Hardware Error]: CPU 0: Machine Check: 0 Bank 5: be00000000800400",
+        tier=_T.NOTICE, guilty=False, needs_trace=False, event=EventKind.MACHINE_CHECK,
+    ),
+    ReportRow(
+        "event-only-hardware-error", "[Hardware Error]", r".", _C.MACHINE_CHECK,
+        "Hardware error: corrected error logged, no panic line",
+        "[Hardware Error]: Corrected error, no action required.",
+        tier=_T.NOTICE, guilty=False, needs_trace=False, event=EventKind.HARDWARE_ERROR,
+    ),
+    ReportRow(
+        "event-only-edac", "EDAC",
+        r"\b(?:CE|UE)\b|ECC|(?i:error)", _C.MACHINE_CHECK,
+        "EDAC: memory errors reported, no panic line",
+        "EDAC MC0: 1 CE memory read error on CPU_SrcID#0_Ha#0_Chan#1_DIMM#0 (channel:1 slot:0)",
+        tier=_T.NOTICE, guilty=False, needs_trace=False, event=EventKind.EDAC,
     ),
 )
 

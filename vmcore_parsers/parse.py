@@ -29,8 +29,10 @@ from typing import TypeVar
 
 from vmcore_parsers.logformat import normalize
 from vmcore_parsers.oops_table import (
+    BLOCKED_TASK_ROW,
     EVENT_ONLY_ROWS,
     EVENT_ROWS,
+    HEADERLESS_FAULT_ROW,
     MARKERS,
     NEVER_GUILTY_RE,
     OOM_CUT_ROW,
@@ -144,7 +146,7 @@ _FIRST = "(?=[" + re.escape("".join(sorted({n[0] for n in _NEEDLES}))) + "])"
 _HEAD = re.compile(r"\n[ \t]*+(?:\{\d+\}|\[ )?+" + _FIRST + "(?=(" + _NEEDLE_TRIE + "))")
 # (`: "` too: the crash(8) utility's `sys` output quotes the panic message, `PANIC: "BUG: ..."`.)
 _COLON = re.compile(r": \"?+" + _FIRST + "(?=(" + _NEEDLE_TRIE + "))")
-_FIND_KEYS: tuple[str, ...] = ("invoked oom-killer",)
+_FIND_KEYS: tuple[str, ...] = ("invoked oom-killer", "hung_task_timeout_secs")
 _CLOSURE: dict[str, frozenset[str]] = {
     needle: frozenset(other for other in _NEEDLES if other in needle) for needle in _NEEDLES
 }
@@ -381,7 +383,13 @@ def parse_lines(lines: list[LogLine], log_format: str = "unknown") -> PanicRepor
         if best is None or (panic_rank, panic.index) < best:
             chosen = None
     elif chosen is None:
-        chosen = _cut_oom_report(scan) or _headerless_trace(scan) or _event_only(scan)
+        chosen = (
+            _cut_oom_report(scan)
+            or _headerless_trace(scan)
+            or _headerless_fault(scan)
+            or _event_only(scan)
+            or _blocked_task(scan)
+        )
         if chosen is None:
             return None
     report = _build(lines, log_format, scan, chosen, panic)
@@ -393,6 +401,18 @@ def parse_lines(lines: list[LogLine], log_format: str = "unknown") -> PanicRepor
         report.corrupted_reason = (
             f"the report's header is missing; its type is read from the {chosen.primary.row.needle}"
             " frame of the call trace"
+        )
+    elif chosen is not None and chosen.primary.row is HEADERLESS_FAULT_ROW:
+        report.corrupted = True
+        report.corrupted_reason = (
+            "the report's header is missing; the lone CR2 line after the register dump says "
+            "it was a page fault"
+        )
+    elif chosen is not None and chosen.primary.row is BLOCKED_TASK_ROW:
+        report.corrupted = True
+        report.corrupted_reason = (
+            "the report's header is missing; a task blocked in uninterruptible sleep (state D) "
+            "is listed without it"
         )
     elif chosen is not None and chosen.primary.row in EVENT_ONLY_ROWS:
         report.corrupted = True
@@ -411,6 +431,47 @@ def _event_only(scan: _Scan) -> _Cluster | None:
             if event.kind is row.event and row.regex.search(event.text):
                 hit = _Hit(index, row, {})
                 return _Cluster(index, index, hit, row.tier, [hit])
+    return None
+
+
+# Lines of an x86 oops' register dump and trace: where a header-less report starts.
+_OOPS_BODY_LINE = re.compile(
+    r"^\s*(?:RIP:|RIP \s*\[<|Call Trace:|Stack:|Modules linked in:|"
+    r"CR2: [0-9a-fA-F]+ CR3:|RSP:|Code:)"
+)
+
+
+def _headerless_fault(scan: _Scan) -> _Cluster | None:
+    """The tail of a page-fault oops whose header was lost (see `HEADERLESS_FAULT_ROW`): the
+    report starts at the earliest oops body line within `_CONTEXT_LINES` above the lone CR2
+    line; None when the log has no lone CR2 line."""
+    offset = scan.joined.find("CR2: ")
+    while offset >= 0:
+        index = scan.joined.count("\n", 0, offset) - 1
+        found = HEADERLESS_FAULT_ROW.regex.search(scan.texts[index])
+        if found:
+            start = index
+            for above in range(index - 1, max(-1, index - _CONTEXT_LINES), -1):
+                if _OOPS_BODY_LINE.match(scan.texts[above]):
+                    start = above
+            hit = _Hit(start, HEADERLESS_FAULT_ROW, {"addr": found["addr"]})
+            return _Cluster(start, start, hit, HEADERLESS_FAULT_ROW.tier, [hit])
+        offset = scan.joined.find("CR2: ", offset + 5)
+    return None
+
+
+def _blocked_task(scan: _Scan) -> _Cluster | None:
+    """The first `task:NAME state:D` line of a log with nothing else to go on, unless the log
+    is a sysrq-w listing (see `BLOCKED_TASK_ROW`); None when there is none."""
+    if "Show Blocked State" in scan.joined:
+        return None
+    offset = scan.joined.find("state:D")
+    while offset >= 0:
+        index = scan.joined.count("\n", 0, offset) - 1
+        if BLOCKED_TASK_ROW.regex.search(scan.texts[index]):
+            hit = _Hit(index, BLOCKED_TASK_ROW, {})
+            return _Cluster(index, index, hit, BLOCKED_TASK_ROW.tier, [hit])
+        offset = scan.joined.find("state:D", offset + 7)
     return None
 
 
@@ -440,6 +501,8 @@ def _cut_oom_report(scan: _Scan) -> _Cluster | None:
         if scan.events[position].kind is not EventKind.OOM_KILL:
             continue
         index = scan.event_index[position]
+        if scan.matched.get(index) == "oom-task-table":
+            continue  # part of the report, printed before its kill
         if scan.matched.get(index) != "oom-invoked":
             return None  # the last OOM event is a kill: the OOM report completed
         hit = _Hit(index, OOM_CUT_ROW, {})
@@ -713,7 +776,7 @@ def _build(
     report.fault_address = groups.get("addr") or _cr2(scan, start, context_end, crash_type)
     if (
         chosen is not None
-        and chosen.primary.row.name == _BARE_PAGE_FAULT_ROW
+        and chosen.primary.row.name in (_BARE_PAGE_FAULT_ROW, HEADERLESS_FAULT_ROW.name)
         and _in_first_page(report.fault_address)
     ):
         # What the lost `BUG: ...` line would have said: x86 calls a fault below PAGE_SIZE a
