@@ -1303,6 +1303,37 @@ TRACE_ROWS: tuple[ReportRow, ...] = tuple(
          "kernel panic: stack-protector: Kernel stack is corrupted"),
         ("sysrq_handle_crash", True, _C.SYSRQ, "kernel panic: sysrq triggered crash"),
         ("kasan_report", True, _C.KASAN, "KASAN: invalid access"),
+        ("kfence_report_error", True, _C.KFENCE, "KFENCE: invalid access"),
+        # The reporting functions of other detectors (each runs only to print its report).
+        ("bad_page", True, _C.BAD_PAGE_STATE, "BUG: Bad page state"),
+        ("slab_err", True, _C.SLAB_CORRUPTION, "BUG: slab corruption"),
+        ("object_err", True, _C.SLAB_CORRUPTION, "BUG: slab corruption"),
+        ("usercopy_abort", True, _C.USERCOPY, "usercopy: kernel memory exposure or overwrite"),
+        ("print_circular_bug", True, _C.LOCKDEP, "possible circular locking dependency"),
+        ("print_deadlock_bug", True, _C.LOCKDEP, "possible recursive locking detected"),
+        ("spin_dump", True, _C.SPINLOCK, "BUG: spinlock"),
+        ("check_hung_uninterruptible_tasks", False, _C.HUNG_TASK, "INFO: task hung"),
+        ("rcu_check_gp_kthread_starvation", True, _C.RCU_STALL, "INFO: rcu detected stall"),
+        ("handle_stack_overflow", True, _C.STACK_OVERFLOW, "kernel stack overflow"),
+        # WARN(): `__warn` prints the report; the slowpath helpers called it before 4.x.
+        ("__warn", True, _C.WARNING, "WARNING"),
+        ("warn_slowpath_common", True, _C.WARNING, "WARNING"),
+        ("warn_slowpath_fmt", True, _C.WARNING, "WARNING"),
+        ("warn_slowpath_null", True, _C.WARNING, "WARNING"),
+        # Trap handlers, as the panic's own trace shows them below `oops_end`. Since 6.2 x86
+        # marks the frames above an exception's pt_regs `?`, so a guess counts for these too.
+        ("do_machine_check", True, _C.MACHINE_CHECK, "Machine Check Exception"),
+        ("exc_machine_check", True, _C.MACHINE_CHECK, "Machine Check Exception"),
+        ("mce_panic", True, _C.MACHINE_CHECK, "Machine Check Exception"),
+        ("do_divide_error", True, _C.DIVIDE_ERROR, "divide error"),
+        ("exc_divide_error", True, _C.DIVIDE_ERROR, "divide error"),
+        ("unknown_nmi_error", True, _C.NMI, "NMI received for unknown reason"),
+        ("io_check_error", True, _C.NMI, "NMI: IOCK error"),
+        ("pci_serr_error", True, _C.NMI, "NMI: PCI system error (SERR)"),
+        ("do_general_protection", True, _C.GPF, "general protection fault"),
+        ("exc_general_protection", True, _C.GPF, "general protection fault"),
+        ("page_fault_oops", True, _C.PAGING_FAULT, "BUG: unable to handle kernel paging request"),
+        ("no_context", True, _C.PAGING_FAULT, "BUG: unable to handle kernel paging request"),
     )
 )
 

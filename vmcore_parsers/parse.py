@@ -83,6 +83,10 @@ _MERGE_SECONDS = 2.0
 # in the first page is a NULL pointer dereference.
 _BARE_PAGE_FAULT_ROW = "oops-page-fault"
 _NULL_DEREF_TITLE = "BUG: kernel NULL pointer dereference"
+# The same holds for a header-less page fault: the lone CR2 line, or the fault handler's frame.
+_FAULT_ROWS_NAMED_BY_CR2 = frozenset(
+    {_BARE_PAGE_FAULT_ROW, "headerless-page-fault", "trace-page_fault_oops", "trace-no_context"}
+)
 _FIRST_PAGE = 0x1000
 # How far from the first failure the report's own lines (CPU:, RIP:, Call Trace:) are looked for.
 _CONTEXT_LINES = 400
@@ -776,7 +780,7 @@ def _build(
     report.fault_address = groups.get("addr") or _cr2(scan, start, context_end, crash_type)
     if (
         chosen is not None
-        and chosen.primary.row.name in (_BARE_PAGE_FAULT_ROW, HEADERLESS_FAULT_ROW.name)
+        and chosen.primary.row.name in _FAULT_ROWS_NAMED_BY_CR2
         and _in_first_page(report.fault_address)
     ):
         # What the lost `BUG: ...` line would have said: x86 calls a fault below PAGE_SIZE a

@@ -249,9 +249,15 @@ def test_fatal_exception_without_oops_is_a_corrupted_oops() -> None:
 
 def _perturb(text: str, rng: random.Random) -> str:
     """Same bug, another day: new addresses, PIDs, CPU numbers and time stamps."""
+    # A fault address in the first page is a NULL pointer plus a field offset: the same bug
+    # faults at the same small address every day, so those stay as they are.
     text = re.sub(
         r"\b(?:ffff|0000)[0-9a-f]{12}\b",
-        lambda m: f"{m.group(0)[:4]}{rng.getrandbits(48):012x}",
+        lambda m: (
+            m.group(0)
+            if int(m.group(0), 16) < 0x1000
+            else f"{m.group(0)[:4]}{rng.getrandbits(48):012x}"
+        ),
         text,
     )
     text = re.sub(r"\+0x[0-9a-f]+/", lambda m: f"+0x{rng.randrange(1, 4096):x}/", text)
