@@ -614,6 +614,30 @@ def _unquote(numbers: list[int], lines: list[str]) -> tuple[list[int], list[str]
     return out_numbers, out_lines
 
 
+# RFC 5424 syslog (`<PRI>1 TIMESTAMP HOST APP PROCID MSGID SD MSG`), as some collectors store
+# and forward it; rewritten to the RFC 3339 syslog shape `TIMESTAMP HOST APP[PROCID]: MSG`.
+_RFC5424 = re.compile(
+    r"<\d{1,3}>1 (?P<ts>\S+) (?P<host>\S+) (?P<app>\S+) (?P<pid>\S+) \S+ "
+    r"(?:-|(?:\[(?:[^\]\\]|\\.)*\])+) ?\ufeff?(?P<msg>.*)"
+)
+
+
+def _from_rfc5424(lines: list[str]) -> list[str]:
+    """Rewrite RFC 5424 lines to the RFC 3339 syslog shape when most lines are RFC 5424;
+    other lines (and logs that are not RFC 5424) are returned as they are."""
+    matches = [_RFC5424.match(line) for line in lines]
+    if sum(m is not None for m in matches) * 2 <= len(lines):
+        return lines
+    out = []
+    for line, m in zip(lines, matches, strict=True):
+        if m is None:
+            out.append(line)
+            continue
+        pid = "" if m["pid"] == "-" else f"[{m['pid']}]"
+        out.append(f"{m['ts']} {m['host']} {m['app']}{pid}: {m['msg']}")
+    return out
+
+
 def _line_kinds(sample: list[str], found: _KPrefixes) -> Counter[str]:
     """Count `_line_kind` over the sample, given `_FAST_KPREFIX` matches for its lines.
 
@@ -969,6 +993,8 @@ def _normalize(text: str) -> NormalizedLog:
     # search of the whole text (two-character searches are slow).
     if any(line[0] == ">" for line in lines[:32]) or any(line[0] == ">" for line in lines[-32:]):
         numbers, lines = _unquote(numbers, lines)
+    if lines and lines[0].startswith("<") and _RFC5424.match(lines[0]):
+        lines = _from_rfc5424(lines)
     if not lines:
         return NormalizedLog(format="unknown", lines=[])
     fast = _all_fast(numbers, lines, ev)
