@@ -13,6 +13,12 @@
 # package is fetched with `apt-get download` and streamed through `dpkg-deb --fsys-tarfile`, so
 # nothing is installed on the host. When the dump fixtures already fetched that vmlinux
 # (tests/dumps, `--debuginfo`), it is linked from there instead of downloaded again.
+#
+# For the dump fixtures' own kernel (the one scripts/install-dump-tools.sh unpacked), the same
+# download first fills the fixtures' debug tree, <dump cache>/<release>/debuginfo/: vmlinux, the
+# guest modules' debug files and the crash module, which the vmcore-debuginfo tests read (see
+# tests/dumps/debuginfo.py); the store's vmlinux is then linked from it. This is the step CI
+# runs (scripts/test.sh), so a fresh machine gets everything the tests need from it.
 set -euo pipefail
 
 with_crash=0
@@ -22,7 +28,7 @@ for argument in "$@"; do
     case "$argument" in
         --with-crash) with_crash=1 ;;
         --print) print_only=1 ;;
-        -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
         -*) echo "install-debuginfo.sh: unknown option $argument" >&2; exit 2 ;;
         *) release="$argument" ;;
     esac
@@ -44,6 +50,20 @@ sudo_cmd=""
 
 if [ "$with_crash" -eq 1 ] && ! command -v crash >/dev/null 2>&1; then
     $sudo_cmd apt-get install -y --no-install-recommends crash
+fi
+
+# The dump fixtures' tree (idempotent: a stamp names the package version unpacked). Exit status
+# 3 means "not the fixtures' kernel, or no dump tools": only the store's vmlinux is wanted then.
+repo="$(cd "$(dirname "$0")/.." && pwd)"
+python="$repo/.venv/bin/python"
+if [ -x "$python" ] && [ -f "$repo/tests/dumps/install_debuginfo.py" ]; then
+    status=0
+    (cd "$repo" && "$python" -m tests.dumps.install_debuginfo "$release") || status=$?
+    case "$status" in
+        0) echo "dump fixtures' debuginfo for $release ready" ;;
+        3) ;;
+        *) echo "install-debuginfo.sh: fetching the dump fixtures' debuginfo failed" >&2; exit "$status" ;;
+    esac
 fi
 
 if [ -s "$target" ]; then

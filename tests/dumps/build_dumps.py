@@ -24,7 +24,13 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 
 from tests.dumps import cache
 from tests.dumps.build import BuildError, GuestImage, build_kind, prepare_guest
-from tests.dumps.debuginfo import DebuginfoError, fetch_debuginfo
+from tests.dumps.debuginfo import (
+    COMPLETE_STAMP,
+    DebuginfoError,
+    debuginfo_root,
+    fetch_debuginfo,
+    install_crash_module,
+)
 from tests.dumps.guest import GuestError
 from tests.dumps.initramfs import CRASH_MODULE_NAME
 from tests.dumps.kinds import ALL_KINDS, DEFAULT_KINDS, KINDS_BY_NAME
@@ -72,8 +78,10 @@ def ensure_dumps(
 ) -> list[BuiltKind]:
     """Build every kind in `kinds` that has no current cached build; return all directories.
 
-    `out` None means the cache root. Raises ToolchainMissing when the tools are not installed,
-    GuestError or BuildError when a build fails.
+    `out` None means the cache root. When the release's debug info tree is there (see
+    tests/dumps/debuginfo.py), its copy of the crash module is brought up to date with the one
+    the dumps loaded. Raises ToolchainMissing when the tools are not installed, GuestError or
+    BuildError when a build fails.
     """
     toolchain = toolchain or find_toolchain()
     root = out or cache.cache_root()
@@ -81,7 +89,7 @@ def ensure_dumps(
     # One builder at a time per release: parallel test workers (pytest -n) or a second session
     # wait here, then find the dumps current instead of rebuilding them under each other.
     with cache.build_lock(root / release):
-        return _build_missing(
+        results = _build_missing(
             toolchain,
             kinds,
             root,
@@ -90,6 +98,26 @@ def ensure_dumps(
             console=console or Console(stderr=True),
             panic_timeout=panic_timeout,
         )
+        # Under the lock: no other worker rebuilds the module while it is copied.
+        refresh_crash_module_debuginfo(root, release)
+        return results
+
+
+def _built_crash_module(root: Path, release: str) -> Path:
+    """Where `prepare_guest` leaves the crash module of the dumps under `root`."""
+    return root / release / ".build" / "crashmod" / f"{CRASH_MODULE_NAME}.ko"
+
+
+def refresh_crash_module_debuginfo(root: Path, release: str) -> None:
+    """Copy the dumps' crash module into the release's debug info tree when both are there.
+
+    The caller holds the build lock. Only a fetched tree (its stamp) is completed: a module
+    alone must not pass for the kernel's debug info.
+    """
+    debuginfo = debuginfo_root(root, release)
+    module = _built_crash_module(root, release)
+    if (debuginfo / COMPLETE_STAMP).is_file() and module.is_file():
+        install_crash_module(debuginfo, release, module)
 
 
 def _build_missing(
@@ -147,11 +175,13 @@ def ensure_debuginfo(toolchain: Toolchain | None = None, out: Path | None = None
     """
     toolchain = toolchain or find_toolchain()
     root = out or cache.cache_root()
-    work_dir = root / toolchain.kernel.release / ".build"
-    module = work_dir / "crashmod" / f"{CRASH_MODULE_NAME}.ko"
-    if not module.is_file():
-        module = prepare_guest(toolchain, work_dir).crash_module
-    return fetch_debuginfo(toolchain, root, module)
+    release = toolchain.kernel.release
+    # The dump builders' lock: the crash module is not rebuilt under a running dump build.
+    with cache.build_lock(root / release):
+        module = _built_crash_module(root, release)
+        if not module.is_file():
+            module = prepare_guest(toolchain, root / release / ".build").crash_module
+        return fetch_debuginfo(toolchain, root, module)
 
 
 app = typer.Typer(add_completion=False, help=__doc__)

@@ -84,6 +84,7 @@ NOT_DUMP_SOURCES: tuple[str, ...] = (
     "buildid_elf.py",  # test helper: stand-in debug files, not part of any dump
     "cache.py",
     "debuginfo.py",
+    "install_debuginfo.py",  # fills the debuginfo tree for scripts/install-debuginfo.sh
     "panicdx_cli.py",  # test helper: runs panicdx on the dumps
     "selection.py",
     "toolchain.py",

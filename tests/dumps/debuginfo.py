@@ -10,7 +10,13 @@ mirrors a distribution's, so a debugger can be pointed at `<root>` as a sysroot:
     <dump cache>/<release>/debuginfo/usr/lib/debug/lib/modules/<release>/extra/panicdx_crash.ko
 
 The package is downloaded with `apt-get download` and read with `dpkg-deb --fsys-tarfile`;
-nothing is installed on the host.
+nothing is installed on the host. `<root>/.complete` names the package version unpacked. The
+crash module is not in the package: every dump build rebuilds it, and `ensure_dumps` copies the
+new build here (when the tree exists) so its debug file stays the one the dumps loaded.
+
+Who fills the tree: scripts/install-debuginfo.sh (the step CI runs before the tests, through
+`python -m tests.dumps.install_debuginfo`) or `python -m tests.dumps.build_dumps --debuginfo`.
+The tests read it and never download.
 """
 
 from __future__ import annotations
@@ -110,25 +116,61 @@ def _extract(deb: Path, wanted: set[str], root: Path) -> set[str]:
     return found
 
 
-def fetch_debuginfo(toolchain: Toolchain, cache_root: Path, crash_module: Path) -> Path:
-    """Download and unpack the debug files into the debuginfo root (once); returns the root.
+def crash_module_path(root: Path, release: str) -> Path:
+    """Where the crash module as built (with its DWARF) lands under `root`."""
+    return root / "usr/lib/debug/lib/modules" / release / "extra" / f"{CRASH_MODULE_NAME}.ko"
 
+
+def is_complete(root: Path, release: str) -> bool:
+    """True when `root` holds the package's files (stamp) and the crash module's debug file."""
+    return (root / COMPLETE_STAMP).is_file() and crash_module_path(root, release).is_file()
+
+
+def fetch_package_debuginfo(toolchain: Toolchain, cache_root: Path) -> Path:
+    """Download and unpack vmlinux and the guest modules' debug files (once); returns the root.
+
+    The stamp names the package version unpacked, so a new guest kernel fetches again.
     Raises DebuginfoError when the package is unavailable or lacks vmlinux.
     """
     release = toolchain.kernel.release
     root = debuginfo_root(cache_root, release)
     stamp = root / COMPLETE_STAMP
-    extra = root / "usr/lib/debug/lib/modules" / release / "extra" / f"{CRASH_MODULE_NAME}.ko"
-    if not (stamp.is_file() and stamp.read_text().strip() == toolchain.kernel.version):
-        stamp.unlink(missing_ok=True)
-        wanted = _wanted(toolchain)
-        with tempfile.TemporaryDirectory(prefix="panicdx-dbg-") as download_dir:
-            deb = _download(toolchain, Path(download_dir))
-            found = _extract(deb, wanted, root)
-        if vmlinux_path(root, release).relative_to(root).as_posix() not in found:
-            raise DebuginfoError(f"{deb.name} holds no vmlinux for {release}")
-        stamp.write_text(toolchain.kernel.version + "\n")
-    # The crash module is rebuilt with the dumps; its debug info must match the dumped one.
-    extra.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(crash_module, extra)
+    if stamp.is_file() and stamp.read_text().strip() == toolchain.kernel.version:
+        return root
+    stamp.unlink(missing_ok=True)
+    wanted = _wanted(toolchain)
+    with tempfile.TemporaryDirectory(prefix="panicdx-dbg-") as download_dir:
+        deb = _download(toolchain, Path(download_dir))
+        found = _extract(deb, wanted, root)
+    if vmlinux_path(root, release).relative_to(root).as_posix() not in found:
+        raise DebuginfoError(f"{deb.name} holds no vmlinux for {release}")
+    stamp.write_text(toolchain.kernel.version + "\n")
+    return root
+
+
+def install_crash_module(root: Path, release: str, crash_module: Path) -> bool:
+    """Put the crash module as built into `root` unless those bytes are there; True if copied.
+
+    The module is rebuilt with the dumps, so its debug file must be the one the dumps loaded:
+    drgn matches it by build id and leaves the module's frames unresolved otherwise. The copy
+    is renamed into place, so a reader never sees half a file.
+    """
+    target = crash_module_path(root, release)
+    data = crash_module.read_bytes()
+    if target.is_file() and target.read_bytes() == data:
+        return False
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + ".partial")
+    partial.write_bytes(data)
+    partial.replace(target)
+    return True
+
+
+def fetch_debuginfo(toolchain: Toolchain, cache_root: Path, crash_module: Path) -> Path:
+    """The package's debug files (fetched once) plus the crash module as built; returns the root.
+
+    Raises DebuginfoError when the package is unavailable or lacks vmlinux.
+    """
+    root = fetch_package_debuginfo(toolchain, cache_root)
+    install_crash_module(root, toolchain.kernel.release, crash_module)
     return root

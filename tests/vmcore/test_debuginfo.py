@@ -6,9 +6,11 @@ build ids, reading crash's batch output, rendering evidence for the log parser.
 Real tests: the cached QEMU dumps (tests/dumps) opened with drgn and the Debian kernel's debug
 info. They skip with the reason when drgn, the dumps or the debug info are missing; with
 PANICDX_REQUIRE_DEBUGINFO=1 a missing prerequisite fails instead. The debug info is taken from
-the dump fixtures' cache (`python -m tests.dumps.build_dumps --debuginfo`) or the store that
-scripts/install-debuginfo.sh fills; these tests never download it. The `crash` utility
-test skips when crash is not installed unless PANICDX_REQUIRE_CRASH=1.
+the dump fixtures' tree (vmlinux, guest modules, crash module: scripts/install-debuginfo.sh
+fills it, as does `python -m tests.dumps.build_dumps --debuginfo`), else from the store's bare
+vmlinux, with which the tests that need the crash module's frames skip or fail; these tests
+never download it. The `crash` utility test skips when crash is not installed unless
+PANICDX_REQUIRE_CRASH=1.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ import pytest
 
 from tests.dumps.buildid_elf import debug_elf
 from tests.dumps.cache import ELF_DUMP
+from tests.dumps.debuginfo import debuginfo_root, is_complete
+from tests.dumps.initramfs import CRASH_MODULE_NAME
 from tests.dumps.selection import env_flag
 from vmcore_parsers.debuginfo import DebuginfoEvidence, collect_debuginfo_evidence
 from vmcore_parsers.debuginfo.buildid import dump_identity, file_build_id
@@ -243,19 +247,26 @@ def debuginfo_dir(real_dumps: dict[str, Path]) -> Path:
     except ImportError:
         _missing("drgn is not installed (pip install '.[debuginfo]')")
     release = next(iter(real_dumps.values())).parent.name
-    fixtures = next(iter(real_dumps.values())).parent / "debuginfo"
+    fixtures = debuginfo_root(next(iter(real_dumps.values())).parent.parent, release)
+    if is_complete(fixtures, release):
+        return fixtures
     store = Path(os.environ.get("PANICDX_DEBUGINFO_DIR") or "~/.cache/panicdx/debuginfo")
-    for directory, vmlinux in (
-        (fixtures, fixtures / "usr/lib/debug/boot" / f"vmlinux-{release}"),
-        (store.expanduser(), store.expanduser() / release / "vmlinux"),
-    ):
-        if vmlinux.is_file():
-            return directory
+    if (store.expanduser() / release / "vmlinux").is_file():
+        return store.expanduser()  # the kernel's frames only: no crash module debug file
     _missing(
-        f"no debug info for {release}: run scripts/install-debuginfo.sh or "
+        f"no debug info for {release}: run scripts/install-debuginfo.sh {release} or "
         "python -m tests.dumps.build_dumps --debuginfo"
     )
     raise AssertionError("unreachable")
+
+
+def _needs_crash_module_debuginfo(debuginfo: Path) -> None:
+    """Skip (or fail) a test that resolves the crash module's frames without its debug file."""
+    if not any(debuginfo.rglob(f"{CRASH_MODULE_NAME}.ko")):
+        _missing(
+            f"{debuginfo} has no debug file for {CRASH_MODULE_NAME}: run "
+            "scripts/install-debuginfo.sh, which fills the dump fixtures' debug info tree"
+        )
 
 
 def _evidence(dump: Path, debuginfo: Path) -> DebuginfoEvidence:
@@ -294,6 +305,7 @@ def test_sysrq_crashed_thread_in_every_form(
 def test_crash_module_function_is_on_the_crashed_stack(
     real_dumps: dict[str, Path], debuginfo_dir: Path, kind: str, function: str
 ) -> None:
+    _needs_crash_module_debuginfo(debuginfo_dir)
     evidence = _evidence(real_dumps[kind] / "vmcore.makedumpfile-c-d31", debuginfo_dir)
     stack = evidence.crashed_thread
     frame = next((f for f in stack.frames if f.function == function), None) if stack else None
@@ -309,6 +321,7 @@ def test_crash_module_function_is_on_the_crashed_stack(
 
 
 def test_hung_task_blocked_in_d_state(real_dumps: dict[str, Path], debuginfo_dir: Path) -> None:
+    _needs_crash_module_debuginfo(debuginfo_dir)
     evidence = _evidence(real_dumps["hung-task"] / ELF_DUMP, debuginfo_dir)
     assert evidence.blocked_tasks is not None
     hung = [task for task in evidence.blocked_tasks if task.comm == "panicdx_hung"]

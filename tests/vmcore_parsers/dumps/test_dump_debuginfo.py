@@ -2,8 +2,9 @@
 
 Locating debug info (`vmcore_parsers.debuginfo.locate`) in temporary trees, the warnings the
 deep tier adds when it falls short, and what it adds on a real dump. The drgn tests need a real
-dump and its kernel's debug info (built by `python -m tests.dumps.build_dumps` with its
-debug-info step); they skip without them unless PANICDX_REQUIRE_DEBUGINFO=1 demands them, in
+dump (built or reused with `ensure_dumps`, as tests/vmcore does) and its kernel's debug info
+tree (filled by scripts/install-debuginfo.sh, or `python -m tests.dumps.build_dumps
+--debuginfo`); they skip without them unless PANICDX_REQUIRE_DEBUGINFO=1 demands them, in
 which case their absence fails. The locate and evidence details are tested in
 tests/vmcore/test_debuginfo.py.
 """
@@ -11,18 +12,20 @@ tests/vmcore/test_debuginfo.py.
 from __future__ import annotations
 
 import builtins
-import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 from dumpfactory import FakeKernel, write_elf
 from panicdata import EXPECTED_PANIC_TEXT
 
+from tests.dumps.build_dumps import ensure_dumps
 from tests.dumps.buildid_elf import debug_elf
-from tests.dumps.cache import KDUMP_ZLIB_DUMP, MAKEDUMPFILE_DUMP, cache_root
-from tests.dumps.debuginfo import COMPLETE_STAMP, debuginfo_root
+from tests.dumps.cache import KDUMP_ZLIB_DUMP, MAKEDUMPFILE_DUMP
+from tests.dumps.debuginfo import debuginfo_root, is_complete
+from tests.dumps.selection import env_flag
+from tests.dumps.toolchain import ToolchainMissing
 from vmcore_parsers.debuginfo import collect
 from vmcore_parsers.debuginfo.locate import configured_store, locate_debuginfo
 from vmcore_parsers.extract import extract_file
@@ -129,19 +132,33 @@ def test_missing_drgn_is_a_warning(
 
 
 def _real_dump_with_debuginfo(form: str = MAKEDUMPFILE_DUMP) -> tuple[Path, Path]:
-    """The cached real hung-task dump in `form` and its kernel's debug info tree.
+    """The real hung-task dump in `form` (built or reused) and its kernel's debug info tree.
 
-    Skips the test when either is missing or drgn is not installed; with
-    PANICDX_REQUIRE_DEBUGINFO=1 that fails it instead.
+    The dump comes from `ensure_dumps`, which waits for a build another worker is running (and
+    brings the tree's crash module up to date); the tree itself is filled beforehand by
+    scripts/install-debuginfo.sh. Skips the test when the dump tools, the tree or drgn are
+    missing; PANICDX_REQUIRE_DEBUGINFO=1 (or PANICDX_REQUIRE_DUMPS=1 for the tools) fails it.
     """
-    root = cache_root()
-    dump = root / RELEASE / "hung-task" / form
-    debuginfo = debuginfo_root(root, RELEASE)
-    if dump.is_file() and (debuginfo / COMPLETE_STAMP).is_file() and _has_drgn():
-        return dump, debuginfo
-    if os.environ.get("PANICDX_REQUIRE_DEBUGINFO") == "1":
-        pytest.fail("PANICDX_REQUIRE_DEBUGINFO=1 but the dump, its debug info or drgn is absent")
-    pytest.skip("needs the real hung-task dump, its debug info and drgn")
+    try:
+        (hung_task,) = ensure_dumps(["hung-task"])
+    except ToolchainMissing as missing:
+        _absent(f"real dumps cannot be built: {missing}", dumps=True)
+    release = hung_task.directory.parent.name
+    debuginfo = debuginfo_root(hung_task.directory.parent.parent, release)
+    if not is_complete(debuginfo, release):
+        _absent(f"no debug info tree in {debuginfo}: run scripts/install-debuginfo.sh {release}")
+    if not _has_drgn():
+        _absent("drgn is not installed (pip install '.[debuginfo]')")
+    return hung_task.directory / form, debuginfo
+
+
+def _absent(reason: str, *, dumps: bool = False) -> NoReturn:
+    """Skip for `reason`, or fail when a PANICDX_REQUIRE_* flag demands what is absent."""
+    flags = ["PANICDX_REQUIRE_DEBUGINFO", *(["PANICDX_REQUIRE_DUMPS"] if dumps else [])]
+    for flag in flags:
+        if env_flag(flag):
+            pytest.fail(f"{flag}=1 but {reason}")
+    pytest.skip(reason)
 
 
 # makedumpfile's kdump-compressed form opens as it is; QEMU's flattened kdump-zlib form is
