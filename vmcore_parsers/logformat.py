@@ -312,7 +312,12 @@ def _wall_prefix(line: str) -> _Parsed | None:
     m = _WALL.match(line)
     if m is None:
         return None
-    return line[m.end() :], None, m.group("caller"), True
+    end, caller = m.end(), m.group("caller")
+    # dmesg prints one stamp per time format asked for (`dmesg -x -d -T`: the delta, then the
+    # ctime), so a second stamp may follow the first before the caller id.
+    while caller is None and (again := _WALL.match(line, end)) is not None and again.end() > end:
+        end, caller = again.end(), again.group("caller")
+    return line[end:], None, caller, True
 
 
 def _decode_prefix(line: str) -> _Parsed | None:
@@ -714,6 +719,11 @@ def _parse_unprefixed(line: str, fmt: str, bare_kernel: bool) -> _Parsed:
         parsed = _decode_prefix(line)
         if parsed is not None:
             return parsed
+    if line.startswith("kernel: "):
+        # Kernel lines cut out of a syslog or journal with their stamp and host but not their
+        # `kernel:` tag (node-problem-detector and log shippers print them so).
+        rest = line[8:]
+        return _kernel_prefix(rest) or (rest, None, None, True)
     m = _GLUED.match(line)
     if m is not None:
         # A kernel line glued after a shell or login prompt: keep the kernel's part.

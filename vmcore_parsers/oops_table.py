@@ -557,6 +557,19 @@ REPORT_ROWS: tuple[ReportRow, ...] = (
         _C.HARD_LOCKUP, "BUG: hard lockup",
         "NMI watchdog: Watchdog detected hard LOCKUP on cpu 9", tier=_T.DETECTOR,
     ),
+    # powerpc's own watchdog (arch/powerpc/kernel/watchdog.c): `Watchdog CPU:59 Hard LOCKUP`
+    # (4.13-5.x), then `watchdog: CPU 3 self-detected hard LOCKUP @ ...` and `watchdog: CPU 3
+    # detected hard LOCKUP on other CPUs 8`.
+    ReportRow(
+        "hard-lockup-ppc", "Watchdog CPU:", r"Watchdog CPU:(?P<cpu>\d+) Hard LOCKUP",
+        _C.HARD_LOCKUP, "BUG: hard lockup", "Watchdog CPU:59 Hard LOCKUP", tier=_T.DETECTOR,
+    ),
+    ReportRow(
+        "hard-lockup-ppc-new", "CPU ",
+        r"(?:^\s*|: )CPU (?P<cpu>\d+) (?:self-)?detected hard LOCKUP", _C.HARD_LOCKUP,
+        "BUG: hard lockup", "watchdog: CPU 3 self-detected hard LOCKUP @ plpar_hcall+0x1c/0x30",
+        tier=_T.DETECTOR,
+    ),
     # 2.6.36 to 3.2 named the flavour after its state structure (`INFO: rcu_sched_state
     # detected stall on CPU 0 (t=15000 jiffies)`, kernel/rcutree.c `rsp->name`).
     ReportRow(
@@ -788,36 +801,6 @@ REPORT_ROWS: tuple[ReportRow, ...] = (
         "Boot failure: root device not mounted (initramfs)",
         "mount: mounting /dev/mmcblk0p2 on /root failed: No such device",
         tier=_T.DETECTOR, guilty=False, needs_trace=False,
-    ),
-    # --- storage controllers that gave up --------------------------------------------------------
-    # A controller the driver could not bring back: every I/O behind it fails from here on (the
-    # hung tasks and filesystem errors that follow are symptoms). Notices, like a failed AER
-    # recovery: a kernel report elsewhere in the log ranks above them.
-    ReportRow(
-        "nvme-removed", "Removing after probe failure", r"Removing after probe failure",
-        _C.DEVICE_ERROR, "NVMe controller removed after failed reset",
-        "nvme nvme0: Removing after probe failure status: -19",
-        tier=_T.NOTICE, guilty=False, needs_trace=False,
-    ),
-    ReportRow(
-        "nvme-reset-failed", "Device not ready; aborting reset",
-        r"Device not ready; aborting reset", _C.DEVICE_ERROR,
-        "NVMe controller reset failed", "nvme nvme0: Device not ready; aborting reset, CSTS=0x1",
-        tier=_T.NOTICE, guilty=False, needs_trace=False,
-    ),
-    # The controller stopped answering (CSTS all ones: it is gone from the bus); the driver
-    # resets it and may get it back, but the device failed.
-    ReportRow(
-        "nvme-controller-down", "controller is down; will reset",
-        r"controller is down; will reset", _C.DEVICE_ERROR, "NVMe controller down",
-        "nvme nvme0: controller is down; will reset: CSTS=0xffffffff, PCI_STATUS=0x10",
-        tier=_T.NOTICE, guilty=False, needs_trace=False,
-    ),
-    ReportRow(
-        "hpsa-lockup", "controller lockup detected", r"controller lockup detected",
-        _C.DEVICE_ERROR, "RAID controller lockup",
-        "hpsa 0000:03:00.0: controller lockup detected: 0x00130000 after 30",
-        tier=_T.NOTICE, guilty=False, needs_trace=False,
     ),
     # --- NMIs ------------------------------------------------------------------------------------
     ReportRow(
@@ -1090,6 +1073,13 @@ EVENT_ROWS: tuple[EventRow, ...] = (
         "oom-reaper", "oom_reaper: reaped process", None, EventKind.OOM_KILL,
         "oom_reaper: reaped process 4567 (java), now anon-rss:0kB, file-rss:0kB, shmem-rss:0kB",
     ),
+    # An allocation the page allocator could not satisfy (`warn_alloc`): memory exhausted
+    # (or too fragmented for the order asked), the OOM killer's territory.
+    EventRow(
+        "page-allocation-failure", "page allocation failure",
+        r"page allocation failure: order:\d+", EventKind.OOM_KILL,
+        "swapper/21: page allocation failure: order:0, mode:0x20",
+    ),
     # The task table only the OOM killer's `dump_tasks()` prints (its columns changed over the
     # years: nr_ptes, pgtables_bytes). Not a kill: `_cut_oom_report` looks past it.
     EventRow(
@@ -1156,6 +1146,46 @@ EVENT_ROWS: tuple[EventRow, ...] = (
              "blk_update_request: I/O error, dev sda, sector 2048 op 0x0:(READ)"),
     EventRow("medium-error", "critical medium error", None, EventKind.IO_ERROR,
              "critical medium error, dev sdb, sector 123456 op 0x0:(READ) flags 0x0"),
+    # Storage controllers and adapters that gave up: the NVMe controller gone from the bus
+    # (CSTS all ones) or not coming back from a reset, the SCSI and ATA error handlers giving
+    # up on a device, a SAS HBA resetting a device or target, a RAID controller locked up or
+    # its firmware faulted, a NIC's hardware hung, a Mellanox adapter failing its health
+    # checks. Events, not reports: a filesystem error or an oops in the same log is the report
+    # (the project files an fs error on a failing disk under fs-error); with nothing else in
+    # the log they stand in as a device failure (`EVENT_ONLY_ROWS`).
+    EventRow("nvme-removed", "Removing after probe failure", None, EventKind.DEVICE_ERROR,
+             "nvme nvme0: Removing after probe failure status: -19"),
+    EventRow("nvme-reset-failed", "Device not ready; aborting reset", None,
+             EventKind.DEVICE_ERROR, "nvme nvme0: Device not ready; aborting reset, CSTS=0x1"),
+    EventRow("nvme-controller-down", "controller is down; will reset", None,
+             EventKind.DEVICE_ERROR,
+             "nvme nvme0: controller is down; will reset: CSTS=0xffffffff, PCI_STATUS=0x10"),
+    EventRow("scsi-device-offlined", "Device offlined", r"Device offlined - not ready after",
+             EventKind.DEVICE_ERROR,
+             "scsi 0:0:1:0: Device offlined - not ready after error recovery"),
+    EventRow("scsi-offline-io", "rejecting I/O to offline device", None,
+             EventKind.DEVICE_ERROR, "sd 0:0:1:0: rejecting I/O to offline device"),
+    # ATA commands that timed out (the `res ... Emask 0x4 (timeout)` half of a failed command's
+    # record) and ports the error handler froze: a disk or link that stopped answering. A
+    # command the disk answered with an error (a bad sector) is neither.
+    EventRow("ata-timeout", "res ", r"^\s*res [0-9a-f]{2}/\S+ Emask 0x[0-9a-f]+ \(timeout\)",
+             EventKind.DEVICE_ERROR,
+             "         res 40/00:00:00:00:00/00:00:00:00:00/00 Emask 0x4 (timeout)"),
+    EventRow("ata-frozen", "exception Emask", r"exception Emask 0x[0-9a-f]+ .*\bfrozen",
+             EventKind.DEVICE_ERROR,
+             "ata2.00: exception Emask 0x0 SAct 0x1f SErr 0x0 action 0x6 frozen"),
+    EventRow("sas-reset", "attempting ", r"attempting (?:device|target) reset!",
+             EventKind.DEVICE_ERROR,
+             "mpt2sas3: attempting device reset! scmd(ffff8814605d2100)"),
+    EventRow("raid-controller-lockup", "controller lockup detected", None,
+             EventKind.DEVICE_ERROR,
+             "hpsa 0000:03:00.0: controller lockup detected: 0x00130000 after 30"),
+    EventRow("megaraid-fault", "FW in FAULT state", None, EventKind.DEVICE_ERROR,
+             "megaraid_sas 0000:02:00.0: FW in FAULT state!!"),
+    EventRow("nic-unit-hang", "Detected ", r"Detected (?:Hardware|Tx) Unit Hang",
+             EventKind.DEVICE_ERROR, "e1000e 0000:00:19.0 eth0: Detected Hardware Unit Hang:"),
+    EventRow("mlx5-health", "device's health compromised", None, EventKind.DEVICE_ERROR,
+             "mlx5_core 0000:5e:00.0: device's health compromised - reached miss count"),
     EventRow("aer", "AER:", None, EventKind.PCIE_AER,
              "pcieport 0000:00:01.0: AER: Corrected error received: 0000:01:00.0"),
     EventRow("nmi-dazed", "Dazed and confused", None, EventKind.NMI,
@@ -1231,7 +1261,7 @@ EVENT_ONLY_ROWS: tuple[ReportRow, ...] = (
     ReportRow(
         "event-only-oom-kill", "out of memory",
         r"(?i)out of memory(?: \([^)]*\))?: kill|^\s*killed process \d+|oom-kill:|"
-        r"oom_reaper: reaped|\[\s*pid\s*\]\s+uid\s+tgid", _C.OOM,
+        r"oom_reaper: reaped|\[\s*pid\s*\]\s+uid\s+tgid|page allocation failure", _C.OOM,
         "Out of memory: processes killed by the OOM killer, no panic line",
         "Out of memory: Killed process 40211 (java) total-vm:31012345kB, anon-rss:2999808kB",
         tier=_T.DETECTOR, guilty=False, needs_trace=False, event=EventKind.OOM_KILL,
@@ -1241,6 +1271,12 @@ EVENT_ONLY_ROWS: tuple[ReportRow, ...] = (
         "Filesystem error, no panic line",
         "EXT4-fs (sda1): Remounting filesystem read-only",
         tier=_T.NOTICE, guilty=False, needs_trace=False, event=EventKind.FS_ERROR,
+    ),
+    ReportRow(
+        "event-only-device-failure", "nvme", r".", _C.DEVICE_ERROR,
+        "Device failure: controller or adapter gave up, no panic line",
+        "nvme nvme0: Removing after probe failure status: -19",
+        tier=_T.NOTICE, guilty=False, needs_trace=False, event=EventKind.DEVICE_ERROR,
     ),
     # Corrected hardware errors last: a log that holds nothing else is a report of failing
     # hardware (a DIMM logging ECC errors, a CPU bank logging machine checks), which is what a

@@ -116,6 +116,7 @@ class EventKind(StrEnum):
     IO_ERROR = "io-error"
     NVIDIA_XID = "nvidia-xid"
     PCIE_AER = "pcie-aer"
+    DEVICE_ERROR = "device-error"
     WARNING = "warning"
     OOPS = "oops"
     NMI = "nmi"

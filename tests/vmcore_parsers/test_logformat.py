@@ -739,3 +739,32 @@ def test_prompt_and_quote_handling_stays_linear(text: str) -> None:
     start = time.perf_counter()
     normalize(text)
     assert time.perf_counter() - start < 2.0
+
+
+def test_dmesg_decode_with_two_time_formats_and_caller_ids() -> None:
+    """`dmesg -x` asked for a delta and a ctime prints both stamps, then the caller id."""
+    text = "\n".join(
+        f"kern  :err   : [  +0.00{i}354] [Tue Jan 13 04:33:1{i} 2026] [T8897{i}] message {i}"
+        for i in range(5)
+    )
+    log = normalize(text)
+    assert log.format == "dmesg-decode"
+    assert [line.text for line in log.lines] == [f"message {i}" for i in range(5)]
+    assert [line.caller for line in log.lines] == [f"T8897{i}" for i in range(5)]
+
+
+def test_kernel_tag_without_stamp_or_host_is_stripped() -> None:
+    """Kernel lines cut out of a syslog with only their `kernel:` tag left (log shippers)."""
+    text = (
+        "kernel: {37}[Hardware Error]: event severity: corrected\n"
+        "kernel: {37}[Hardware Error]:   section_type: memory error\n"
+        "kernel: [  12.345678] EDAC MC0: 1 CE memory read error\n"
+    )
+    log = normalize(text)
+    assert [line.text for line in log.lines] == [
+        "{37}[Hardware Error]: event severity: corrected",
+        "{37}[Hardware Error]:   section_type: memory error",
+        "EDAC MC0: 1 CE memory read error",
+    ]
+    assert log.lines[2].timestamp == 12.345678
+    assert all(line.kernel for line in log.lines)
