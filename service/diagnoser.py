@@ -50,6 +50,7 @@ _CAUSAL_EVENTS = {
     EventKind.NVIDIA_XID,
     EventKind.PCIE_AER,
     EventKind.IO_ERROR,
+    EventKind.DEVICE_ERROR,
 }
 
 
