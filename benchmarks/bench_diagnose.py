@@ -1,6 +1,7 @@
 """Benchmark log diagnosis: model load time, diagnoses per second, p50/p99 latency, peak memory.
 
 Run: `.venv/bin/python benchmarks/bench_diagnose.py [--logs N] [--target-kb 10,50]`
+     `.venv/bin/python benchmarks/bench_diagnose.py --cold 10 [--cold-log examples/X.log]`
 
 The logs are the knowledge base's example logs, each padded with ordinary boot messages in
 front until it reaches the target size, so that every log is a realistic 10-50 KB console
@@ -11,6 +12,11 @@ Each rate is printed twice: by wall-clock time, and by the CPU time this process
 also counts the time other processes held the core, so the CPU-time rate is the steadier
 figure (it still suffers somewhat from shared caches). The load average printed at the start
 and the end says how busy the machine was.
+
+`--cold N` measures the other end instead: N runs of `panicdx diagnose LOG` in fresh
+interpreters (`python -m service.cli`, imports and model load included, as a user sees it),
+reporting the median and fastest wall time and the median CPU time of each run. The main
+run also reports the model load alone and whether scikit-learn, scipy or joblib were imported.
 """
 
 from __future__ import annotations
@@ -20,7 +26,10 @@ import os
 import random
 import resource
 import statistics
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 from knowledge_base.examples import iter_examples
 
@@ -65,13 +74,48 @@ def _loads(averages: tuple[float, float, float]) -> str:
     return "/".join(f"{value:.2f}" for value in averages)
 
 
+HEAVY_MODULES = {"sklearn", "scipy", "joblib", "pandas", "matplotlib"}
+REPO = Path(__file__).resolve().parents[1]
+
+
+def cold_runs(runs: int, log: Path) -> None:
+    """Time `panicdx diagnose LOG` in `runs` fresh interpreters and print the figures."""
+    command = [sys.executable, "-m", "service.cli", "diagnose", str(log)]
+    subprocess.run(command, cwd=REPO, check=True, capture_output=True)  # warm the file cache
+    walls, cpus = [], []
+    load_before = os.getloadavg()
+    for _ in range(runs):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        started = time.perf_counter()
+        subprocess.run(command, cwd=REPO, check=True, capture_output=True)
+        walls.append(time.perf_counter() - started)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    print(f"cold `panicdx diagnose {log}`: {runs} runs")
+    print(f"load average: {_loads(load_before)} at the start, {_loads(os.getloadavg())} at the end")
+    wall, cpu = statistics.median(walls) * 1000, statistics.median(cpus) * 1000
+    print(
+        f"wall: median {wall:.0f} ms, fastest {min(walls) * 1000:.0f} ms; "
+        f"CPU (user+sys): median {cpu:.0f} ms, fastest {min(cpus) * 1000:.0f} ms"
+    )
+
+
 def main() -> None:
     """Measure and print the figures."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--logs", type=int, default=2000, help="number of logs to diagnose")
     parser.add_argument("--target-kb", default="10,20,50", help="log sizes in KB")
     parser.add_argument("--batch", type=int, default=256, help="logs per model call")
+    parser.add_argument(
+        "--cold", type=int, default=0, help="instead: time N cold `panicdx diagnose` runs"
+    )
+    parser.add_argument(
+        "--cold-log", type=Path, default=Path("examples/nfs-hung-task.log"), help="for --cold"
+    )
     args = parser.parse_args()
+    if args.cold:
+        cold_runs(args.cold, args.cold_log)
+        return
     os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # one core, as the goal says
     load_before = os.getloadavg()
 
@@ -84,6 +128,15 @@ def main() -> None:
     diagnoser = Diagnoser.load(require_model=True)
     load_seconds = time.perf_counter() - started
     load_cpu = time.process_time() - cpu_started
+    heavy = sorted({name.split(".")[0] for name in sys.modules} & HEAVY_MODULES)
+    # The model alone, loaded again the same way (its files are in the page cache by now, as
+    # they were for most of the first load too).
+    from classifier.artifact import load_model
+
+    started, cpu_started = time.perf_counter(), time.process_time()
+    load_model()
+    model_seconds = time.perf_counter() - started
+    model_cpu = time.process_time() - cpu_started
 
     sizes = [int(kb) * 1024 for kb in args.target_kb.split(",")]
     logs = padded_logs(args.logs, sizes)
@@ -113,7 +166,9 @@ def main() -> None:
     print(f"import time: {import_seconds * 1000:.0f} ms (CPU {import_cpu * 1000:.0f} ms)")
     print(
         f"model + knowledge base load: {load_seconds * 1000:.0f} ms (CPU {load_cpu * 1000:.0f} ms)"
+        f"; model alone {model_seconds * 1000:.0f} ms (CPU {model_cpu * 1000:.0f} ms)"
     )
+    print(f"heavy modules imported by import + load: {', '.join(heavy) or 'none'}")
     print(
         f"single-log latency: p50 {statistics.median(latencies) * 1000:.2f} ms, "
         f"p99 {latencies[int(len(latencies) * 0.99) - 1] * 1000:.2f} ms "

@@ -1,10 +1,19 @@
-"""A model artifact: `model.joblib` plus `manifest.json`, and a loader that refuses mismatches.
+"""A model artifact: `model.joblib`, the compiled export and `manifest.json`; a checking loader.
+
+The artifact holds the fitted scikit-learn pipeline (`model.joblib`) and, when the pipeline
+compiles (`classifier.fastpath`), the same model as plain data (`compiled.npz` +
+`compiled.json`, see `classifier.export`). Serving loads the plain data when the trainer
+verified that it gives the pipeline's probabilities (`fastpath_verified`): that imports neither
+scikit-learn, scipy nor joblib and unpickles nothing. The pickle is loaded only for artifacts
+without a verified export (older ones, pipelines that do not compile), or when a caller asks
+for `LoadedModel.pipeline` (training, evaluation, notebooks).
 
 joblib (pickle) runs code when it loads, so the loader only unpickles a file whose sha256 is
 the one the project's trainer recorded in the manifest, and checks that hash *before*
-calling `joblib.load`. It also refuses an artifact built by another Python or scikit-learn
-(major.minor): pickles of estimators are not portable across versions and can fail silently
-with wrong predictions, not just loudly. And it refuses one whose feature columns differ from
+calling `joblib.load`; the export's files are checked the same way before they are parsed. It
+also refuses a pickle built by another Python or scikit-learn (major.minor): pickles of
+estimators are not portable across versions and can fail silently with wrong predictions,
+not just loudly. And it refuses an artifact whose feature columns differ from
 `classifier.features`, since the model would then be fed a different feature space than it
 was trained on (CONVENTIONS 12).
 
@@ -20,16 +29,16 @@ import hashlib
 import json
 import os
 import platform
+import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import joblib
 import numpy as np
-import sklearn
 
-from classifier.fastpath import CompiledModel, NotCompilable
+from classifier.export import EXPORT_FILES, EXPORT_FORMAT, ExportError, read_export, save_export
+from classifier.fastpath import CompiledModel, CompiledParams, NotCompilable
 from classifier.features import (
     FEATURE_CATEGORICAL_COLUMNS,
     FEATURE_COLUMNS,
@@ -61,7 +70,14 @@ def _major_minor(version: str) -> str:
 
 
 def runtime_versions() -> dict[str, str]:
-    """The versions an artifact depends on, for the manifest and the load-time check."""
+    """The versions an artifact depends on, for the manifest and the pickle's load-time check.
+
+    Imports scikit-learn and joblib: call it only where they are needed anyway (saving, or
+    unpickling).
+    """
+    import joblib
+    import sklearn
+
     return {
         "python": platform.python_version(),
         "sklearn": sklearn.__version__,
@@ -104,11 +120,16 @@ def save_model(
     metrics: Mapping[str, Any],
     extra: Mapping[str, Any] | None = None,
 ) -> ModelArtifact:
-    """Write `model.joblib` and `manifest.json` into `out_dir` (created if needed).
+    """Write `model.joblib`, the compiled export and `manifest.json` into `out_dir`.
 
-    The model file is written first and the manifest last, each through a temporary file and
-    a rename, so a reader never sees a manifest that describes a half-written model.
+    `out_dir` is created if needed. The model files are written first and the manifest last,
+    each through a temporary file and a rename, so a reader never sees a manifest that
+    describes a half-written model. The export is written when the pipeline compiles (its
+    manifest entry is None otherwise); serving uses it only when `extra` says
+    `fastpath_verified` (the trainer's `check_fastpath`).
     """
+    import joblib
+
     out_dir.mkdir(parents=True, exist_ok=True)
     model_path = out_dir / MODEL_FILE
     tmp_model = out_dir / (MODEL_FILE + ".tmp")
@@ -116,6 +137,7 @@ def save_model(
     joblib.dump(pipeline, tmp_model, compress=("zlib", 3))
     model_sha = sha256_file(tmp_model)
     os.replace(tmp_model, model_path)
+    compiled = _export_compiled(pipeline, out_dir)
     created = dt.datetime.now(dt.UTC)
     manifest: dict[str, Any] = {
         "format": MANIFEST_FORMAT,
@@ -133,12 +155,25 @@ def save_model(
         "corpus_sha256": corpus_sha256,
         "threshold": threshold,
         "metrics": dict(metrics),
+        "compiled": compiled,
     }
     manifest.update(extra or {})
     tmp_manifest = out_dir / (MANIFEST_FILE + ".tmp")
     tmp_manifest.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     os.replace(tmp_manifest, out_dir / MANIFEST_FILE)
     return ModelArtifact(out_dir, manifest)
+
+
+def _export_compiled(pipeline: Any, out_dir: Path) -> dict[str, Any] | None:
+    """Write the plain-data export of `pipeline`; its manifest entry (None: not compilable)."""
+    for name in EXPORT_FILES:  # a stale export must not survive next to a new pickle
+        (out_dir / name).unlink(missing_ok=True)
+    try:
+        params = CompiledParams.from_pipeline(pipeline)
+    except NotCompilable:
+        return None
+    names = save_export(params, out_dir)
+    return {"format": EXPORT_FORMAT, "files": {name: sha256_file(out_dir / name) for name in names}}
 
 
 def read_manifest(directory: Path) -> dict[str, Any]:
@@ -155,22 +190,28 @@ def read_manifest(directory: Path) -> dict[str, Any]:
     return data
 
 
-def check_manifest(manifest: Mapping[str, Any], where: Path) -> None:
-    """Raise ModelMismatchError when this installation must not use the artifact."""
+def check_manifest(manifest: Mapping[str, Any], where: Path, *, unpickling: bool = True) -> None:
+    """Raise ModelMismatchError when this installation must not use the artifact.
+
+    With `unpickling` False (the model is loaded from its plain-data export) the scikit-learn
+    version is not checked: nothing of scikit-learn is loaded, and the export's arithmetic is
+    this package's own. `check_pickle_runtime` does that check before any unpickling.
+    """
     if manifest.get("format") != MANIFEST_FORMAT:
         raise ModelMismatchError(
             f"{where}: manifest format {manifest.get('format')!r}, expected {MANIFEST_FORMAT}; "
             "retrain with `panicdx train`"
         )
     runtime = manifest.get("runtime") or {}
-    here = runtime_versions()
-    for key, name in (("python", "Python"), ("sklearn", "scikit-learn")):
-        built = str(runtime.get(key, "?"))
-        if _major_minor(built) != _major_minor(here[key]):
-            raise ModelMismatchError(
-                f"{where}: the model was built with {name} {built}, this is {here[key]}; "
-                "pickled models are not portable across versions: retrain with `panicdx train`"
-            )
+    built = str(runtime.get("python", "?"))
+    here = f"{sys.version_info.major}.{sys.version_info.minor}"
+    if _major_minor(built) != here:
+        raise ModelMismatchError(
+            f"{where}: the model was built with Python {built}, this is "
+            f"{platform.python_version()}; retrain with `panicdx train`"
+        )
+    if unpickling:
+        check_pickle_runtime(manifest, where)
     columns = manifest.get("feature_columns")
     if columns != list(FEATURE_COLUMNS):
         raise ModelMismatchError(
@@ -182,16 +223,46 @@ def check_manifest(manifest: Mapping[str, Any], where: Path) -> None:
             raise ModelMismatchError(f"{where}: the manifest has no {key!r}; retrain")
 
 
+def check_pickle_runtime(manifest: Mapping[str, Any], where: Path) -> None:
+    """Raise ModelMismatchError when the pickle was built by another scikit-learn (major.minor).
+
+    Imports scikit-learn (to read its version): call it only on the way to unpickling.
+    """
+    built = str((manifest.get("runtime") or {}).get("sklearn", "?"))
+    here = runtime_versions()["sklearn"]
+    if _major_minor(built) != _major_minor(here):
+        raise ModelMismatchError(
+            f"{where}: the model was built with scikit-learn {built}, this is {here}; "
+            "pickled models are not portable across versions: retrain with `panicdx train`"
+        )
+
+
 @dataclass
 class LoadedModel:
-    """A verified, loaded model: calibrated probabilities over root-cause ids."""
+    """A verified, loaded model: calibrated probabilities over root-cause ids.
 
-    pipeline: Any
+    Predictions use `compiled` when there is one, else the scikit-learn pipeline. The
+    pipeline itself (`pipeline`) is unpickled on first use when the model was loaded from its
+    export, so serving never pays for it.
+    """
+
     manifest: dict[str, Any]
     directory: Path
-    # The same model without scikit-learn's per-call overhead (None: not compilable, the
-    # pipeline is used; both give the same probabilities, see `classifier.fastpath`).
+    # The same model without scikit-learn (None: not compilable or not verified, the pipeline
+    # is used; both give the same probabilities, see `classifier.fastpath`).
     compiled: CompiledModel | None = None
+    _pipeline: Any = field(default=None, repr=False)
+
+    @property
+    def pipeline(self) -> Any:
+        """The fitted scikit-learn pipeline, unpickled (after its sha256 check) on first use.
+
+        Raises FileNotFoundError / ModelMismatchError like `load_model` when the pickle is
+        missing, was built by another scikit-learn, or is not the manifest's.
+        """
+        if self._pipeline is None:
+            self._pipeline = load_pipeline(self.directory, self.manifest)
+        return self._pipeline
 
     @property
     def version(self) -> str:
@@ -263,13 +334,71 @@ class LoadedModel:
 def load_model(directory: Path | None = None) -> LoadedModel:
     """Load and verify the artifact in `directory` (default: `default_model_dir()`).
 
-    Raises FileNotFoundError when there is no artifact, ModelMismatchError when there is one
-    this installation must not use (other Python/scikit-learn, other feature columns, a
-    model file whose hash is not the manifest's).
+    The verified plain-data export is used when the manifest names one and its files are
+    there (no scikit-learn, no unpickling); otherwise the pickle, after its checks. Raises
+    FileNotFoundError when there is no artifact, ModelMismatchError when there is one this
+    installation must not use (other Python, other scikit-learn for a pickle, other feature
+    columns, a file whose hash is not the manifest's).
     """
     directory = directory or default_model_dir()
     manifest = read_manifest(directory)
+    if manifest.get("fastpath_verified") and export_present(directory, manifest):
+        check_manifest(manifest, directory, unpickling=False)
+        return LoadedModel(
+            manifest, directory, CompiledModel(load_verified_export(directory, manifest))
+        )
     check_manifest(manifest, directory)
+    pipeline = load_pipeline(directory, manifest)
+    compiled: CompiledModel | None = None
+    # Only when the trainer checked that the compiled form agrees with the pipeline.
+    if manifest.get("fastpath_verified"):
+        try:
+            compiled = CompiledModel.from_pipeline(pipeline)
+        except NotCompilable:
+            compiled = None
+    return LoadedModel(manifest, directory, compiled, pipeline)
+
+
+def export_present(directory: Path, manifest: Mapping[str, Any]) -> bool:
+    """True when the manifest names an export of a known format and its files all exist.
+
+    An artifact copied without its export files (as the model registry's download did before
+    it knew about them) is not refused: it falls back to the pickle.
+    """
+    entry = manifest.get("compiled")
+    if not isinstance(entry, Mapping) or entry.get("format") != EXPORT_FORMAT:
+        return False
+    files = entry.get("files")
+    return (
+        isinstance(files, Mapping)
+        and set(files) == set(EXPORT_FILES)
+        and all((directory / name).is_file() for name in EXPORT_FILES)
+    )
+
+
+def load_verified_export(directory: Path, manifest: Mapping[str, Any]) -> CompiledParams:
+    """The export's parameters, after checking each file's sha256 against the manifest."""
+    files = manifest["compiled"]["files"]
+    for name in EXPORT_FILES:
+        path = directory / name
+        actual = sha256_file(path)
+        if actual != files[name]:
+            raise ModelMismatchError(
+                f"{path}: sha256 {actual[:16]}... does not match the manifest's "
+                f"{str(files[name])[:16]}...; refusing to load it (retrain)"
+            )
+    try:
+        params = read_export(directory)
+    except ExportError as exc:
+        raise ModelMismatchError(f"{directory}: {exc}; retrain") from exc
+    if params.classes != [str(label) for label in manifest["labels"]]:
+        raise ModelMismatchError(f"{directory}: the export's classes differ from the manifest")
+    return params
+
+
+def load_pipeline(directory: Path, manifest: Mapping[str, Any]) -> Any:
+    """Unpickle the artifact's pipeline after checking its scikit-learn version and sha256."""
+    check_pickle_runtime(manifest, directory)
     model_path = directory / str(manifest.get("model_file", MODEL_FILE))
     if not model_path.is_file():
         raise FileNotFoundError(f"no model file at {model_path}: run `panicdx train`")
@@ -280,15 +409,10 @@ def load_model(directory: Path | None = None) -> LoadedModel:
             f"{model_path}: sha256 {actual[:16]}... does not match the manifest's "
             f"{str(manifest['model_sha256'])[:16]}...; refusing to load it (retrain)"
         )
+    import joblib  # only here: importing it (and scikit-learn) costs most of a cold start
+
     pipeline = joblib.load(model_path)
     classes = [str(c) for c in getattr(pipeline, "classes_", [])]
     if classes != [str(label) for label in manifest["labels"]]:
         raise ModelMismatchError(f"{model_path}: the model's classes differ from the manifest")
-    compiled: CompiledModel | None = None
-    # Only when the trainer checked that the compiled form agrees with the pipeline.
-    if manifest.get("fastpath_verified"):
-        try:
-            compiled = CompiledModel(pipeline)
-        except NotCompilable:
-            compiled = None
-    return LoadedModel(pipeline, manifest, directory, compiled)
+    return pipeline

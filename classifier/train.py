@@ -5,7 +5,8 @@
 `train_model` reads a corpus, parses and featurizes it once, runs the grouped evaluation of
 `classifier.evaluate` (which also chooses the abstention threshold on validation data), then
 refits on *everything* for the shipped artifact, measures signature precision and prediction
-speed, writes `model.joblib` + `manifest.json` and `classifier/reports/evaluation.md`.
+speed, writes `model.joblib`, its plain-data export (`classifier.export`) and `manifest.json`,
+and `classifier/reports/evaluation.md`.
 """
 
 from __future__ import annotations
@@ -39,7 +40,8 @@ from classifier.evaluate import (
     signature_precision,
     write_report,
 )
-from classifier.fastpath import CompiledModel, NotCompilable
+from classifier.export import round_trip
+from classifier.fastpath import CompiledModel, CompiledParams, NotCompilable
 from classifier.features import records_to_matrix
 from classifier.threshold import DEFAULT_THRESHOLD
 
@@ -82,9 +84,14 @@ FASTPATH_TOLERANCE = 1e-6
 
 
 def check_fastpath(pipeline: Any, dataset: Dataset, n: int = 500) -> float | None:
-    """Largest difference between the compiled and the pipeline probabilities (None: n/a)."""
+    """Largest difference between the compiled and the pipeline probabilities (None: n/a).
+
+    The compiled model is the one serving reads back from the plain-data export
+    (`classifier.export`, encoded and decoded in memory here), so a verified artifact's
+    export gives the pipeline's probabilities, not just the in-memory parameters.
+    """
     try:
-        compiled = CompiledModel(pipeline)
+        compiled = CompiledModel(round_trip(CompiledParams.from_pipeline(pipeline)))
     except NotCompilable:
         return None
     step = max(1, len(dataset) // n)

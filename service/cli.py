@@ -28,7 +28,7 @@ from service.render import render_diagnosis
 from vmcore_parsers.errors import InputError
 from vmcore_parsers.intake import DEFAULT_MAX_LOG_BYTES, read_log_file
 
-if TYPE_CHECKING:  # the diagnoser pulls in scikit-learn: import it only when diagnosing
+if TYPE_CHECKING:  # the diagnoser loads numpy and the KB: import it only when diagnosing
     from service.diagnoser import Diagnoser, LogSource
     from service.diagnosis import Diagnosis
 
