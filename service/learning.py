@@ -37,6 +37,7 @@ from classifier.artifact import (
     load_model,
     read_manifest,
 )
+from classifier.export import EXPORT_FILES
 from classifier.labels import UNKNOWN, LabelledPanic, crash_signature, text_sha256
 from classifier.registry import (
     BUILT_IN,
@@ -519,20 +520,45 @@ def built_in_manifest(settings: Settings) -> dict[str, Any] | None:
         return None
 
 
+def _export_files(row: ModelVersion) -> tuple[str, ...]:
+    """The plain-array export files (see `classifier.export`) the version's manifest records;
+    empty for a version trained before the export existed. Only the known file names count:
+    the names become local paths."""
+    entry = row.manifest.get("compiled")
+    files = entry.get("files") if isinstance(entry, dict) else None
+    if not isinstance(files, dict):
+        return ()
+    return tuple(name for name in EXPORT_FILES if name in files)
+
+
+def _download(blobs: BlobStore, key: str, path: Path) -> None:
+    with blobs.open(key) as source, path.open("wb") as sink:
+        shutil.copyfileobj(source, sink)
+
+
 def _materialize(blobs: BlobStore, row: ModelVersion, cache_root: Path) -> Path:
-    """A local directory holding the version's artifact (downloaded once, then reused)."""
+    """A local directory holding the version's artifact (downloaded once, then reused).
+
+    The export files come along, so a registered model is served without scikit-learn like
+    the built-in one; a directory cached before they were fetched gets them now.
+    """
     target = cache_root / row.version
+    export = _export_files(row)
     if (target / MANIFEST_FILE).is_file():
+        for name in export:
+            if not (target / name).is_file():
+                partial = target / f".{name}.{threading.get_ident()}.tmp"
+                try:
+                    _download(blobs, f"{row.artifact_key}/{name}", partial)
+                    partial.replace(target / name)
+                finally:
+                    partial.unlink(missing_ok=True)
         return target
     cache_root.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{row.version}.", dir=cache_root))
     try:
-        for name in ARTIFACT_FILES_REQUIRED:
-            with (
-                blobs.open(f"{row.artifact_key}/{name}") as source,
-                (staging / name).open("wb") as sink,
-            ):
-                shutil.copyfileobj(source, sink)
+        for name in (*ARTIFACT_FILES_REQUIRED, *export):
+            _download(blobs, f"{row.artifact_key}/{name}", staging / name)
         try:
             staging.rename(target)
         except OSError:  # another process got there first: theirs is as good as ours

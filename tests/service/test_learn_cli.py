@@ -208,3 +208,33 @@ def test_active_model_swaps_without_restart(trained: dict[str, Any]) -> None:
         assert active.current().version == first.version
     finally:
         database.dispose()
+
+
+def test_a_registered_model_is_served_from_its_export(
+    trained: dict[str, Any], tmp_path: Path
+) -> None:
+    """A version downloaded from the registry brings its plain-array export, so serving it
+    needs no unpickling (the pickle stays unloaded) and a cache made before it gets it."""
+    from classifier.export import EXPORT_FILES
+    from service.blobs import open_blob_store
+    from service.db.session import open_database
+    from service.learning import list_versions, load_registered
+
+    settings = get_settings(trained["data"])
+    database = open_database(settings)
+    try:
+        with database.session() as session:
+            row = next(v for v in list_versions(session) if v.version == trained["version"])
+            session.expunge(row)
+    finally:
+        database.dispose()
+    blobs = open_blob_store(settings)
+    model = load_registered(blobs, row, tmp_path / "cache")
+    directory = tmp_path / "cache" / row.version
+    assert all((directory / name).is_file() for name in EXPORT_FILES)
+    assert model.compiled is not None and model._pipeline is None
+    # A cache directory written before the export was fetched is completed on the next load.
+    for name in EXPORT_FILES:
+        (directory / name).unlink()
+    again = load_registered(blobs, row, tmp_path / "cache")
+    assert again.compiled is not None and again._pipeline is None
