@@ -12,8 +12,11 @@ Modules, one job each:
 - `threshold`: the abstention threshold and its criterion;
 - `evaluate`: grouped evaluation against a baseline, `reports/evaluation.md`;
 - `train`: `python -m classifier.train` / `panicdx train`;
-- `artifact`: `model.joblib` + `manifest.json`, and the loader that refuses mismatches;
-- `fastpath`: the fitted pipeline's arithmetic without scikit-learn's per-call overhead;
+- `artifact`: `model.joblib` + `manifest.json` (+ the export), and the loader that refuses
+  mismatches;
+- `fastpath`: the fitted pipeline's arithmetic without scikit-learn or its per-call overhead;
+- `export`: that arithmetic's parameters as plain arrays (`compiled.npz` + `compiled.json`),
+  which serving loads without scikit-learn and without unpickling;
 - `labels`: labelled panics, import formats, validation and dedup by crash signature;
 - `learn`: training with labelled panics, evaluated against the active model (`panicdx train
   --data-dir`);
