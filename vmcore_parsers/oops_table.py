@@ -367,6 +367,12 @@ REPORT_ROWS: tuple[ReportRow, ...] = (
         "divide-error", "divide error", r"^\s*(?:Oops: )?divide error: [0-9a-f]{4}",
         _C.DIVIDE_ERROR, "divide error", "divide error: 0000 [#1] SMP PTI",
     ),
+    # 32-bit ARM has no divide trap: the libgcc helpers call `__div0()` (arch/arm/lib/div0),
+    # which prints this line and a stack, and the kernel carries on with a bogus quotient.
+    ReportRow(
+        "arm-div0", "Division by zero in kernel", r"^\s*Division by zero in kernel",
+        _C.DIVIDE_ERROR, "divide error", "Division by zero in kernel.", tier=_T.DETECTOR,
+    ),
     ReportRow(
         "gpf", "general protection fault",
         r"^\s*(?:Oops: )?general protection fault(?:, (?:probably|maybe) for "
@@ -497,6 +503,15 @@ REPORT_ROWS: tuple[ReportRow, ...] = (
         _C.BUG, "invalid opcode", "invalid opcode: 0000 [#1] SMP NOPTI", specificity=1,
     ),
     # --- atomic context and locking ----------------------------------------------------------
+    # CONFIG_DEBUG_PREEMPT's check (lib/smp_processor_id.c): a per-CPU access from code that
+    # can be preempted and migrated, i.e. a missing preempt_disable() around it.
+    ReportRow(
+        "preemptible-per-cpu", "BUG: using ",
+        r"BUG: using (?:smp_processor_id|__this_cpu_\w+|this_cpu_\w+)\(\) in preemptible",
+        _C.SLEEP_IN_ATOMIC, "BUG: per-CPU access in preemptible code",
+        "BUG: using smp_processor_id() in preemptible [00000000] code: tp/45",
+        tier=_T.DETECTOR,
+    ),
     ReportRow(
         "sched-atomic", "BUG: scheduling while atomic",
         r"BUG: scheduling while atomic: {COMM}/(?P<pid>\d+)/0x[0-9a-f]+",

@@ -84,8 +84,9 @@ _MERGE_SECONDS = 2.0
 _BARE_PAGE_FAULT_ROW = "oops-page-fault"
 _NULL_DEREF_TITLE = "BUG: kernel NULL pointer dereference"
 # The same holds for a header-less page fault: the lone CR2 line, or the fault handler's frame.
+_TRACE_FAULT_ROWS = frozenset({"trace-page_fault_oops", "trace-no_context"})
 _FAULT_ROWS_NAMED_BY_CR2 = frozenset(
-    {_BARE_PAGE_FAULT_ROW, "headerless-page-fault", "trace-page_fault_oops", "trace-no_context"}
+    {_BARE_PAGE_FAULT_ROW, "headerless-page-fault", *_TRACE_FAULT_ROWS}
 )
 _FIRST_PAGE = 0x1000
 # How far from the first failure the report's own lines (CPU:, RIP:, Call Trace:) are looked for.
@@ -787,6 +788,15 @@ def _build(
         # NULL pointer dereference (`show_fault_oops`).
         report.crash_type = CrashType.NULL_DEREF
         template = _NULL_DEREF_TITLE
+    elif (
+        chosen is not None
+        and chosen.primary.row.name in _TRACE_FAULT_ROWS
+        and report.fault_address is None
+    ):
+        # A kernel page fault known only from the fault handler's frame, with no address left
+        # in the excerpt: NULL or wild cannot be told, so the report stays an unnamed oops.
+        report.crash_type = CrashType.OOPS
+        template = "Oops"
     report.arch = _arch(lines, trace, ip_line, lines[start].text, report.kernel_release)
     report.events = scan.events
 
