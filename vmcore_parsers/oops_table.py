@@ -363,6 +363,12 @@ REPORT_ROWS: tuple[ReportRow, ...] = (
     ),
 
     # --- x86 exceptions (6.10+ prefixes them with `Oops: `, hence unanchored `Oops: `?) ------
+    # x86's #SS: a stack-segment fault, in the kernel almost always a non-canonical address
+    # used through %rsp or %rbp (a corrupted pointer), reported like a GPF.
+    ReportRow(
+        "stack-segment", "stack segment", r"^\s*(?:Oops: )?stack segment: [0-9a-f]{4}",
+        _C.GPF, "stack segment fault", "stack segment: 0000 [#1] SMP NOPTI",
+    ),
     ReportRow(
         "divide-error", "divide error", r"^\s*(?:Oops: )?divide error: [0-9a-f]{4}",
         _C.DIVIDE_ERROR, "divide error", "divide error: 0000 [#1] SMP PTI",
@@ -416,6 +422,39 @@ REPORT_ROWS: tuple[ReportRow, ...] = (
         _C.PAGING_FAULT, "BUG: unable to handle kernel paging request",
         "BUG: unable to handle kernel paging request at ffffc90000f4a000",
         specificity=3,
+    ),
+    # powerpc (arch/powerpc/mm/fault.c): since 5.x `BUG: Kernel NULL pointer dereference on
+    # read at 0x00000010` and `BUG: Unable to handle kernel data access on write at ...` /
+    # `... instruction fetch`; before, `Unable to handle kernel paging request for data at
+    # address 0x00000000`, which says NULL only through its address (see `parse.py`).
+    ReportRow(
+        "ppc-null-deref", "BUG: Kernel NULL pointer dereference",
+        r"BUG: Kernel NULL pointer dereference (?:on (?:read|write) )?at {ADDR}",
+        _C.NULL_DEREF, "BUG: kernel NULL pointer dereference",
+        "BUG: Kernel NULL pointer dereference on read at 0x00000010", specificity=3,
+    ),
+    ReportRow(
+        "ppc-bad-access", "BUG: Unable to handle kernel",
+        r"BUG: Unable to handle kernel (?:data access|instruction fetch|unknown fault)"
+        r"(?: on (?:read|write|execute))? at {ADDR}",
+        _C.PAGING_FAULT, "BUG: unable to handle kernel paging request",
+        "BUG: Unable to handle kernel data access on read at 0xc00800000a5b0000", specificity=3,
+    ),
+    ReportRow(
+        "ppc-paging-request-old", "Unable to handle kernel paging request",
+        r"^\s*Unable to handle kernel paging request for (?:data|instruction fetch|unknown "
+        r"fault) at address {ADDR}",
+        _C.PAGING_FAULT, "BUG: unable to handle kernel paging request",
+        "Unable to handle kernel paging request for data at address 0x00000000", specificity=3,
+    ),
+    # MIPS (arch/mips/mm/fault.c): `CPU 0 Unable to handle kernel paging request at virtual
+    # address 00000004, epc == ..., ra == ...`, NULL or not by the address alone.
+    ReportRow(
+        "mips-paging-request", "CPU ",
+        r"^\s*CPU \d+ Unable to handle kernel paging request at virtual address {ADDR}",
+        _C.PAGING_FAULT, "BUG: unable to handle kernel paging request",
+        "CPU 0 Unable to handle kernel paging request at virtual address 00000004, epc == "
+        "80123456, ra == 80123400", specificity=3,
     ),
     ReportRow(
         "paging-request-arm", "Unable to handle kernel paging request",
@@ -551,6 +590,22 @@ REPORT_ROWS: tuple[ReportRow, ...] = (
         r"user space|suspicious RCU usage|nested lock was not taken|held lock freed)",
         _C.LOCKDEP, "WARNING: {what}", "WARNING: bad unlock balance detected!",
         tier=_T.DETECTOR,
+    ),
+    # Old lockdep banners (`[ BUG: bad unlock balance detected! ]`, 2.6-4.x) and the checks
+    # that print `BUG:` headers of their own: a lock or preempt count leaked by a work item,
+    # a lock taken in the wrong wait context.
+    ReportRow(
+        "lockdep-old-bug", "BUG: ",
+        r"\[ BUG: (?P<what>bad unlock balance|held lock freed|lock held when returning to user "
+        r"space|Invalid wait context|bad contention detected|looking up invalid subclass|"
+        r"MAX_LOCK_DEPTH too low)",
+        _C.LOCKDEP, "lockdep: {what}", "[ BUG: Invalid wait context ]", tier=_T.DETECTOR,
+    ),
+    ReportRow(
+        "workqueue-leak", "BUG: workqueue leaked lock or atomic",
+        r"BUG: workqueue leaked lock or atomic", _C.LOCKDEP,
+        "BUG: workqueue leaked lock or atomic",
+        "BUG: workqueue leaked lock or atomic: kworker/0:1/0x00000000/123", tier=_T.DETECTOR,
     ),
     ReportRow(
         "spinlock", "BUG: spinlock",
@@ -894,7 +949,7 @@ REPORT_ROWS: tuple[ReportRow, ...] = (
     # powerpc prints `Oops: Kernel access of bad area, sig: 11 [#1]`.
     ReportRow(
         "oops", "Oops: ", r"^\s*Oops: (?:[0-9a-f]{4}|.*\[#\d+\])",
-        _C.OOPS, "Oops", "Oops: stack segment: 0000 [#1] PREEMPT SMP NOPTI", specificity=1,
+        _C.OOPS, "Oops", "Oops: Kernel access of bad area, sig: 11 [#1]", specificity=1,
     ),
     ReportRow(
         "bug-generic", "BUG: ", r"BUG: (?P<what>[A-Za-z][\w-]*(?: [A-Za-z][\w-]*)*)",

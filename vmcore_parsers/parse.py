@@ -85,8 +85,16 @@ _BARE_PAGE_FAULT_ROW = "oops-page-fault"
 _NULL_DEREF_TITLE = "BUG: kernel NULL pointer dereference"
 # The same holds for a header-less page fault: the lone CR2 line, or the fault handler's frame.
 _TRACE_FAULT_ROWS = frozenset({"trace-page_fault_oops", "trace-no_context"})
+# And so do the fault headers of architectures that print the address without saying NULL:
+# powerpc before 5.x, MIPS.
 _FAULT_ROWS_NAMED_BY_CR2 = frozenset(
-    {_BARE_PAGE_FAULT_ROW, "headerless-page-fault", *_TRACE_FAULT_ROWS}
+    {
+        _BARE_PAGE_FAULT_ROW,
+        "headerless-page-fault",
+        "ppc-paging-request-old",
+        "mips-paging-request",
+        *_TRACE_FAULT_ROWS,
+    }
 )
 _FIRST_PAGE = 0x1000
 # How far from the first failure the report's own lines (CPU:, RIP:, Call Trace:) are looked for.
