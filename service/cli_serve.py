@@ -7,7 +7,8 @@ running jobs are left to their leases, the pool and the database are closed.
 
 `--processes N` (N > 1) runs N copies of the app in spawned child processes that share one
 listening socket: one Python interpreter (one GIL) answers on one core only. Each child has its
-own worker pool and model; the job rows and their leases keep concurrent pools apart. The
+own worker pool and model; the job rows and their leases keep concurrent pools apart, and on
+SQLite their write transactions queue on one file lock (`service.db.session`). The
 parent only migrates, prints the key, binds the socket and supervises: a signal is passed on
 to every child, and a child that dies stops the whole service (exit 1) rather than leaving it
 half-sized without anyone noticing.
@@ -88,7 +89,7 @@ def serve(
 
     # With several processes this app is never started: its config only binds the socket, and
     # every child builds and starts its own.
-    config = _config(create_app(settings), host, port)
+    config = _config(create_app(settings), host, port, access_log=settings.access_log)
     if settings.broker_url:
         jobs = "jobs go to the Celery broker"
     elif processes > 1:
@@ -109,7 +110,7 @@ def serve(
         raise typer.Exit(1)
 
 
-def _config(app: FastAPI, host: str, port: int) -> uvicorn.Config:
+def _config(app: FastAPI, host: str, port: int, *, access_log: bool = True) -> uvicorn.Config:
     import uvicorn
 
     return uvicorn.Config(
@@ -117,6 +118,7 @@ def _config(app: FastAPI, host: str, port: int) -> uvicorn.Config:
         host=host,
         port=port,
         log_level="info",
+        access_log=access_log,
         proxy_headers=False,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
     )
@@ -185,7 +187,7 @@ def _serve_child(settings: Settings, host: str, port: int, listener: socket.sock
 
     # Ctrl-C in a terminal reaches the children as well as the parent's SIGTERM: both only
     # start the one clean shutdown, and `_server` does not re-raise them, so no traceback.
-    server = _server(_config(create_app(settings), host, port))
+    server = _server(_config(create_app(settings), host, port, access_log=settings.access_log))
     server.run(sockets=[listener])
 
 

@@ -7,6 +7,7 @@ the knowledge base loaded once. Jobs already running finish with the model they 
 
 from __future__ import annotations
 
+import gc
 import logging
 from typing import TYPE_CHECKING
 
@@ -41,6 +42,9 @@ class LiveDiagnoser:
             return self._current
         if self._current.model is not model:
             self._current = Diagnoser(self.base.kb, model)
+            # The new model lives until the next promotion: out of the collector's full
+            # passes, as the start-up objects are (`service.api.main`).
+            gc.freeze()
         return self._current
 
     def diagnose_text(self, text: str, source: LogSource | None = None) -> Diagnosis:

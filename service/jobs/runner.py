@@ -32,7 +32,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from service.blobs import BlobNotFoundError, BlobStore, extracted_log_key
 from service.db import repo
 from service.db.errors import LeaseLostError
-from service.db.models import Job, JobState
+from service.db.models import Job, JobState, utcnow
+from service.db.repo.finished import FinishedRun
 from service.jobs.leases import HeldLease, lease_renewer
 from service.settings import Settings
 
@@ -203,7 +204,7 @@ def _work(
     )
     _test_delay(settings)
     keeper.check()
-    diagnosis = diagnoser.diagnose_text(extracted.text, _log_source(job, extracted))
+    diagnosis = diagnoser.diagnose_text(extracted.text, _log_source(job.upload.filename, extracted))
     progress.report(JobState.DIAGNOSING, _STORING_PROGRESS, "storing the result")
     keeper.check()
     # From here the caller deletes this blob again if the job cannot be completed.
@@ -257,11 +258,11 @@ def _extract(path: Path, settings: Settings) -> ExtractedLog:
     return extract_file_sandboxed(path, SandboxLimits(max_log_bytes=settings.max_log_bytes))
 
 
-def _log_source(job: Job, extracted: ExtractedLog) -> LogSource:
+def _log_source(filename: str | None, extracted: ExtractedLog) -> LogSource:
     from service.diagnoser import LogSource
 
     return LogSource(
-        name=job.upload.filename,
+        name=filename,
         compression=extracted.compression,
         kind=extracted.kind,
         # A plain log's format is its dialect, which the parser names (None); a dump or a
@@ -269,6 +270,44 @@ def _log_source(job: Job, extracted: ExtractedLog) -> LogSource:
         format=None if extracted.format == "log" else extracted.format,
         tier=extracted.tier,
         warnings=tuple(extracted.warnings),
+    )
+
+
+def diagnose_upload(
+    blob_key: str,
+    log_key: str,
+    *,
+    filename: str | None,
+    blobs: BlobStore,
+    diagnoser: DiagnoserLike,
+    settings: Settings,
+) -> FinishedRun:
+    """Extract and diagnose an upload that has no job yet (the API's one-commit quick path:
+    the caller then records upload, finished job and diagnosis in one transaction).
+
+    The same work as a job's run, without the job: the extracted log goes to `log_key`
+    (not fsynced, as in `_work`; the caller deletes it again if nothing ends up referring to
+    it). An input that cannot be used is a run with an error, as `run_claimed_job` fails
+    the job with it; any other exception propagates (the caller queues a job instead, which
+    the workers retry).
+    """
+    from vmcore_parsers.errors import InputError
+
+    started = utcnow()
+    try:
+        _test_delay(settings)
+        with blobs.local_path(blob_key) as path:
+            extracted = _extract(path, settings)
+        _test_delay(settings)
+        diagnosis = diagnoser.diagnose_text(extracted.text, _log_source(filename, extracted))
+    except InputError as exc:
+        return FinishedRun(started, utcnow(), error=(exc.code, exc.message))
+    blobs.put_stream(log_key, [extracted.text.encode("utf-8")], durable=False)
+    return FinishedRun(
+        started,
+        utcnow(),
+        diagnosis_json=diagnosis.model_dump(mode="json"),
+        log_blob_key=log_key,
     )
 
 

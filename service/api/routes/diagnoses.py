@@ -46,7 +46,7 @@ from service.api.upload import (
     store_multipart_body,
     store_raw_body,
 )
-from service.db.models import Job, JobState
+from service.db.models import Job, JobState, utcnow
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1/diagnoses", tags=["diagnoses"])
@@ -149,6 +149,7 @@ async def submit_diagnosis(
         if existing is not None:  # a retry: answer without reading the body again
             return _job_response(existing)
     _check_declared_length(request, ctx)
+    received_at = utcnow()
 
     from service.blobs import raw_upload_key
 
@@ -183,6 +184,14 @@ async def submit_diagnosis(
     except ApiError:  # a multipart metadata field was bad: drop the stored upload
         await anyio.to_thread.run_sync(ctx.blobs.delete, blob_key)
         raise
+    deadline = anyio.current_time() + ctx.settings.quick_answer_seconds
+    if _one_commit_eligible(ctx, stored):
+        finished = await _answer_in_one_commit(
+            ctx, caller, blob_key, stored, meta, idempotency_key, received_at, deadline
+        )
+        if finished is not None:
+            return _job_response(finished)
+        # Otherwise a queued job: run here in the time left, or 202 when none is left.
     job, created = await anyio.to_thread.run_sync(
         functools.partial(
             _record_submission,
@@ -199,7 +208,71 @@ async def submit_diagnosis(
     if stored.kind in ("vmcore", "archive"):
         await _dispatch(ctx, job.id)
         return _job_response(job, status=202)
-    return await _quick_answer(ctx, caller, job)
+    return await _quick_answer(ctx, caller, job, deadline)
+
+
+def _one_commit_eligible(ctx: ServiceContext, stored: StoredUpload) -> bool:
+    """A plain-text log small enough to be diagnosed before its job is recorded."""
+    from service.api.quick import ONE_COMMIT_MAX_BYTES
+
+    return (
+        stored.kind == "log"
+        and stored.size <= ONE_COMMIT_MAX_BYTES
+        and ctx.settings.quick_answer_seconds > 0
+    )
+
+
+async def _answer_in_one_commit(  # noqa: PLR0917 - the request's parts, once
+    ctx: ServiceContext,
+    caller: Caller,
+    blob_key: str,
+    stored: StoredUpload,
+    meta: _Metadata,
+    idempotency_key: str | None,
+    received_at: datetime,
+    deadline: float,
+) -> Job | None:
+    """The finished (or existing) job from `service.api.quick`, or None: queue a job instead.
+
+    The run is abandoned (not killed) at the deadline: it notices before its commit and
+    throws its result away, while the request records a queued job and answers 202.
+    """
+    import threading
+
+    from service.api.quick import QuickSubmission, answer_in_one_commit
+    from service.db.repo import UploadFacts
+
+    submission = QuickSubmission(
+        tenant_id=caller.tenant_id,
+        facts=UploadFacts(
+            sha256=stored.sha256,
+            size=stored.size,
+            blob_key=blob_key,
+            filename=meta.filename,
+            kind=stored.kind,
+            format=stored.format,
+            host=meta.host,
+            instance_id=meta.instance_id,
+            tags=meta.tags,
+            idempotency_key=idempotency_key,
+            max_attempts=ctx.settings.max_attempts,
+        ),
+        received_at=received_at,
+    )
+    abandoned = threading.Event()
+    finished: Job | None = None
+    with anyio.move_on_after(max(0.0, deadline - anyio.current_time())):
+        finished = await anyio.to_thread.run_sync(
+            answer_in_one_commit,
+            ctx,
+            submission,
+            abandoned,
+            abandon_on_cancel=True,
+            limiter=ctx.quick_limiter,
+        )
+    if finished is None:
+        abandoned.set()
+    return finished
 
 
 @dataclass(frozen=True)
@@ -288,7 +361,8 @@ def _record_submission(
     except BaseException:
         ctx.blobs.delete(blob_key)
         raise
-    if not submission.created:
+    # An abandoned one-commit run may have recorded these very bytes (this blob) meanwhile.
+    if not submission.created and submission.job.upload.blob_key != blob_key:
         ctx.blobs.delete(blob_key)
     return submission.job, submission.created
 
@@ -308,19 +382,18 @@ async def _dispatch(ctx: ServiceContext, job_id: str) -> None:
     await anyio.to_thread.run_sync(enqueue, job_id, ctx.settings)
 
 
-async def _quick_answer(ctx: ServiceContext, caller: Caller, job: Job) -> Response:
-    """Run a log's job here, in a worker thread, for up to `quick_answer_seconds`.
+async def _quick_answer(ctx: ServiceContext, caller: Caller, job: Job, deadline: float) -> Response:
+    """Run a log's job here, in a worker thread, until `deadline` (anyio's clock).
 
     The thread is abandoned (not killed) at the deadline: it finishes the job under its lease
     while the client follows the 202's Location. Should the thread never get to start, the
     workers are told about the job, so it runs either way.
     """
-    deadline = anyio.current_time() + ctx.settings.quick_answer_seconds
-    if ctx.settings.quick_answer_seconds <= 0:
+    if deadline <= anyio.current_time():
         await _dispatch(ctx, job.id)
         return _job_response(job, status=202)
     finished: Job | None = None
-    with anyio.move_on_after(ctx.settings.quick_answer_seconds):
+    with anyio.move_on_after(deadline - anyio.current_time()):
         finished = await anyio.to_thread.run_sync(
             _run_job_here, ctx, job.id, abandon_on_cancel=True, limiter=ctx.quick_limiter
         )

@@ -4,6 +4,12 @@ Tenant-scoped reads take `tenant_id` and never return another tenant's rows.
 """
 
 from service.db.repo.feedback import add_feedback
+from service.db.repo.finished import (
+    FinishedRun,
+    UploadFacts,
+    find_existing_job,
+    record_finished_upload,
+)
 from service.db.repo.jobs import (
     JobFilter,
     Submission,
@@ -49,9 +55,11 @@ from service.db.repo.tenants import (
 )
 
 __all__ = [
+    "FinishedRun",
     "JobFilter",
     "KeyHolder",
     "Submission",
+    "UploadFacts",
     "add_feedback",
     "advance_job",
     "authenticate_key",
@@ -66,6 +74,7 @@ __all__ = [
     "create_upload",
     "delete_job",
     "fail_job",
+    "find_existing_job",
     "find_job_for_idempotency",
     "find_job_for_sha256",
     "fleet_stats",
@@ -80,6 +89,7 @@ __all__ = [
     "list_api_keys",
     "list_jobs",
     "purge_expired_raw",
+    "record_finished_upload",
     "redispatch_stale_queued",
     "renew_lease",
     "requeue_expired",

@@ -214,10 +214,24 @@ def complete_job(
     }
     if not _update(session, _ours(job, worker_id), **values):
         raise LeaseLostError(job.id, worker_id)
+    record = diagnosis_record(job, diagnosis_json, log_blob_key, now)
+    session.add(record)
+    session.flush()  # the unique job_id is checked here, inside the caller's transaction
+    _written(session, job, values)
+    # The caller's job now reads as the finished job (no feedback yet) without a reload.
+    set_committed_value(record, "labels", [])
+    set_committed_value(job, "diagnosis", record)
+    return record
+
+
+def diagnosis_record(
+    job: Job, diagnosis_json: dict[str, Any], log_blob_key: str | None, now: datetime
+) -> DiagnosisRecord:
+    """The diagnosis row of a job finished at `now` (not added to any session)."""
     root_cause = diagnosis_json.get("root_cause") or {}
     report = diagnosis_json.get("report") or {}
     model = diagnosis_json.get("model") or {}
-    record = DiagnosisRecord(
+    return DiagnosisRecord(
         tenant_id=job.tenant_id,
         job_id=job.id,
         result=diagnosis_json,
@@ -233,13 +247,6 @@ def complete_job(
         created_at=now,
         log_blob_key=log_blob_key,
     )
-    session.add(record)
-    session.flush()  # the unique job_id is checked here, inside the caller's transaction
-    _written(session, job, values)
-    # The caller's job now reads as the finished job (no feedback yet) without a reload.
-    set_committed_value(record, "labels", [])
-    set_committed_value(job, "diagnosis", record)
-    return record
 
 
 def fail_job(

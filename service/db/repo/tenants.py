@@ -8,7 +8,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -126,6 +126,23 @@ class KeyHolder:
     last_used_at: datetime | None
 
 
+# Built once: this runs on every request, and building the statement (and its cache key,
+# which SQLAlchemy memoizes per statement object) cost about as much as running it.
+_IDENTIFY = (
+    select(
+        ApiKey.id,
+        ApiKey.key_hash,
+        ApiKey.role,
+        ApiKey.last_used_at,
+        Tenant.id,
+        Tenant.name,
+    )
+    .join(Tenant, Tenant.id == ApiKey.tenant_id)
+    .where(ApiKey.prefix == bindparam("prefix"), ApiKey.revoked_at.is_(None))
+    .limit(1)
+)
+
+
 def identify_key(session: Session, plaintext: str) -> KeyHolder | None:
     """The live key matching `plaintext` with its tenant, or None for an unknown or revoked
     key (or one whose tenant is gone). Read-only, one query, no ORM objects: the per-request
@@ -133,19 +150,7 @@ def identify_key(session: Session, plaintext: str) -> KeyHolder | None:
     """
     if not plaintext.startswith(KEY_MARKER) or len(plaintext) < len(KEY_MARKER) + PREFIX_CHARS:
         return None
-    row = session.execute(
-        select(
-            ApiKey.id,
-            ApiKey.key_hash,
-            ApiKey.role,
-            ApiKey.last_used_at,
-            Tenant.id,
-            Tenant.name,
-        )
-        .join(Tenant, Tenant.id == ApiKey.tenant_id)
-        .where(ApiKey.prefix == key_prefix(plaintext), ApiKey.revoked_at.is_(None))
-        .limit(1)
-    ).first()
+    row = session.execute(_IDENTIFY, {"prefix": key_prefix(plaintext)}).first()
     if row is None or not hmac.compare_digest(row[1], hash_key(plaintext)):
         return None
     return KeyHolder(

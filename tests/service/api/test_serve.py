@@ -56,9 +56,11 @@ def test_serve_prints_a_key_once_and_diagnoses_over_http(
         assert job["result"]["root_cause"]["id"] == NFS_ROOT_CAUSE
         assert client.get("/").status_code == 200
     assert first.stop(signal.SIGTERM) == 0
+    assert '"POST /v1/diagnoses HTTP/1.1" 200' in first.text()  # the access log, by default
 
     # A restart on the same data: no new key, the old one works, the job is still there.
-    second = start_server()
+    # (And the access log can be turned off.)
+    second = start_server(PANICDX_ACCESS_LOG="false")
     second.wait_ready(START_SECONDS)
     assert second.keys == []
     with httpx.Client(base_url=second.base_url, headers=headers, timeout=60) as client:
@@ -66,6 +68,7 @@ def test_serve_prints_a_key_once_and_diagnoses_over_http(
         assert again.status_code == 200
         assert again.json()["result"]["root_cause"]["id"] == NFS_ROOT_CAUSE
     assert second.stop(signal.SIGINT) == 0
+    assert f"GET /v1/diagnoses/{job['id']}" not in second.text()
 
 
 def test_shutdown_ends_open_event_streams_and_exits_cleanly(
