@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MB = 1024 * 1024
@@ -64,6 +64,10 @@ class Settings(BaseSettings):
     # one (and no cross-validation) keeps test trainings short. (Added by the learning helper.)
     train_corpus: Path | None = None
     train_cross_validate: bool = True
+    # /metrics counts diagnoses, jobs and requests of every tenant together, so it is not for
+    # tenants' keys: with a token set, scrapers send it as a bearer token; without one, only
+    # requests from this machine's loopback are served (a local Prometheus or sidecar).
+    metrics_token: SecretStr | None = None
     # uvicorn's access log (one line per request on stdout) in `panicdx serve`; off saves
     # ~0.15 ms of CPU per request, for deployments whose proxy logs requests already.
     access_log: bool = True

@@ -32,6 +32,11 @@ MAX_LOG_BYTES = 1024 * 1024
 MAX_DUMP_BYTES = 16 * 1024 * 1024
 
 
+# The operator's token for /metrics in the `service` fixture's settings.
+METRICS_TOKEN = "test-metrics-token"
+METRICS_HEADERS = {"Authorization": f"Bearer {METRICS_TOKEN}"}
+
+
 @dataclass
 class Service:
     """One app under test: its settings, an HTTP client and a direct database handle."""

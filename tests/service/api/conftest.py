@@ -15,6 +15,7 @@ import pytest
 from api_helpers import (
     MAX_DUMP_BYTES,
     MAX_LOG_BYTES,
+    METRICS_TOKEN,
     POSTGRES_ADMIN_URL,
     Service,
     TenantKeys,
@@ -69,6 +70,7 @@ def service(
         poll_seconds=0.2,
         sweep_seconds=1.0,
         test_job_delay=0.0,
+        metrics_token=METRICS_TOKEN,
     )
     upgrade_database(settings)
     db = open_database(settings)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from api_helpers import NFS_LOG, Service, TenantKeys, raw_headers
+from api_helpers import METRICS_HEADERS, NFS_LOG, Service, TenantKeys, raw_headers
+from fastapi.testclient import TestClient
+
+from service.api.main import create_app
 
 
 def test_healthz_and_readyz_need_no_key(service: Service) -> None:
@@ -26,7 +29,7 @@ def test_metrics_count_requests_by_route_template_and_jobs(
     )
     assert done.status_code == 200
     service.client.get(f"/v1/diagnoses/{done.json()['id']}", headers=tenant.reader)
-    text = service.client.get("/metrics").text
+    text = service.client.get("/metrics", headers=METRICS_HEADERS).text
     # Ids never become label values: the route template is the label.
     assert 'route="/v1/diagnoses/{job_id}"' in text
     assert done.json()["id"] not in text
@@ -80,7 +83,31 @@ def test_unknown_routes_and_methods_answer_in_the_error_shape(service: Service) 
 def test_static_files_and_unknown_paths_have_bounded_metric_labels(service: Service) -> None:
     service.client.get("/widget/panic-diagnosis.js")
     service.client.get("/no/such/path/abc123")
-    text = service.client.get("/metrics").text
+    text = service.client.get("/metrics", headers=METRICS_HEADERS).text
     assert 'route="/widget/{path}"' in text
     assert 'route="unmatched"' in text
     assert "abc123" not in text
+
+
+def test_metrics_is_an_operators_endpoint(service: Service, tenant: TenantKeys) -> None:
+    """/metrics counts every tenant together: a tenant's key (even an admin's) does not open
+    it, only the operator's token does."""
+    assert service.client.get("/metrics").status_code == 401
+    for key in (tenant.reader, tenant.admin):
+        refused = service.client.get("/metrics", headers=key)
+        assert refused.status_code == 401
+        assert refused.json()["code"] == "unauthorized"
+    wrong = service.client.get("/metrics", headers={"Authorization": "Bearer not-the-token"})
+    assert wrong.status_code == 401
+    assert service.client.get("/metrics", headers=METRICS_HEADERS).status_code == 200
+
+
+def test_metrics_without_a_token_are_served_to_loopback_only(service: Service) -> None:
+    settings = service.settings.model_copy(update={"metrics_token": None})
+    app = create_app(settings)
+    with TestClient(app, client=("127.0.0.1", 50000)) as local:
+        assert local.get("/metrics").status_code == 200
+    with TestClient(app, client=("203.0.113.7", 50000)) as remote:
+        refused = remote.get("/metrics")
+        assert refused.status_code == 401
+        assert "PANICDX_METRICS_TOKEN" in refused.json()["message"]
