@@ -20,6 +20,8 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.responses import Response
+from starlette.types import Scope
 
 from service.api.context import ServiceContext
 from service.api.errors import install_error_handlers, not_found
@@ -158,4 +160,21 @@ def _mount_web(app: FastAPI) -> None:
 
     # check_dir=False: the directory ships with the package, but a broken install should still
     # serve the API and answer 404 for the page rather than refuse to start.
-    app.mount("/widget", StaticFiles(directory=WEB_DIR, check_dir=False), name="widget")
+    app.mount("/widget", _WidgetFiles(directory=WEB_DIR, check_dir=False), name="widget")
+
+
+class _WidgetFiles(StaticFiles):
+    """The widget's module and assets, readable by a page of any origin.
+
+    A console on another origin loads the module with `<script type="module" src=...>`, which
+    browsers fetch in CORS mode: without this header the module itself is refused, before any
+    API call, and the page shows nothing. The files are public and need no key; the API calls
+    the widget then makes are still limited to `PANICDX_CORS_ORIGINS` (the widget explains a
+    refusal there).
+    """
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        """The file's response with `Access-Control-Allow-Origin: *` added."""
+        response = await super().get_response(path, scope)
+        response.headers.setdefault("Access-Control-Allow-Origin", "*")
+        return response

@@ -46,7 +46,7 @@ const PLAIN_ERRORS = {
   conflict: "That conflicts with the current state of the diagnosis.",
   internal_error:
     "The service failed while handling this request. Try again; if it keeps happening, tell the service operators.",
-  network: "Could not reach the panicdx service. Check the network connection and the service address.",
+  network: "Could not reach the panicdx service. Check the network connection, the service address, and that the service allows this page's origin (PANICDX_CORS_ORIGINS).",
   bad_response: "The service sent an answer the console could not understand.",
   aborted: "The upload was cancelled.",
 };

@@ -1,4 +1,5 @@
-"""CORS: only the configured origins may call the API from a browser page."""
+"""CORS: only the configured origins may call the API from a browser page; the widget's
+public files may be loaded by any page."""
 
 from __future__ import annotations
 
@@ -51,3 +52,15 @@ def test_no_cross_origin_access_by_default(tmp_path: Path) -> None:
         assert "access-control-allow-origin" not in _preflight(client, ALLOWED)
         answer = client.get("/healthz", headers={"Origin": ALLOWED})
         assert "access-control-allow-origin" not in answer.headers
+
+
+def test_the_widget_module_is_readable_from_any_origin(tmp_path: Path) -> None:
+    """Browsers fetch `<script type="module">` in CORS mode: the public widget files carry
+    `Access-Control-Allow-Origin` whatever the API's origins are, so an embedding console can
+    load the widget and the widget can explain a refused API call."""
+    with _client(tmp_path, []) as client:
+        module = client.get("/widget/panic-diagnosis.js", headers={"Origin": ALLOWED})
+        assert module.status_code == 200
+        assert module.headers["access-control-allow-origin"] == "*"
+        api = client.get("/healthz", headers={"Origin": ALLOWED})
+        assert "access-control-allow-origin" not in api.headers
