@@ -643,6 +643,28 @@ def _from_rfc5424(lines: list[str]) -> list[str]:
     return out
 
 
+# syslogd's wall broadcast of an emergency kernel message, as a terminal shows it among the
+# log lines: `Message from syslogd@host at ...` and then ` kernel:[ 12.345] msg`, indented like
+# a continuation line but a kernel line of its own.
+_WALL_KERNEL_LINE = re.compile(r"\s+kernel:\s?(?:<\d{1,3}>)?\[\s*\d+\.\d+\]")
+
+# `kubectl describe node` / `kubectl get events` rows of node-problem-detector's kernel monitor:
+# `  Warning  Ext4Error  2m13s (x2 over 2m13s)  kernel-monitor  EXT4-fs error (device ...)`.
+_NPD_EVENT = re.compile(
+    r"\s*(?:Warning|Normal)\s+\w+\s+\S+(?: \(x\d+ over \S+\))?\s+kernel-monitor"
+    r"(?:,\s*\S+)?\s+(?P<msg>\S.*)"
+)
+
+
+def _from_npd_events(lines: list[str]) -> list[str]:
+    """The kernel messages of node-problem-detector event rows, when most lines are such rows
+    (the rows' reason, age and source columns dropped); other logs are returned as they are."""
+    matches = [_NPD_EVENT.match(line) for line in lines]
+    if sum(m is not None for m in matches) * 2 <= len(lines):
+        return lines
+    return [line if m is None else m["msg"] for line, m in zip(lines, matches, strict=True)]
+
+
 def _line_kinds(sample: list[str], found: _KPrefixes) -> Counter[str]:
     """Count `_line_kind` over the sample, given `_FAST_KPREFIX` matches for its lines.
 
@@ -827,7 +849,13 @@ def _parse_stamped_lines(
             continue
         parsed = _stamped(line)
         if parsed is None:
-            if line[0] in " \t" and lines and not bare_kernel and _is_continuation(line, fmt):
+            if (
+                line[0] in " \t"
+                and lines
+                and not bare_kernel
+                and _is_continuation(line, fmt)
+                and not _WALL_KERNEL_LINE.match(line)
+            ):
                 prev = lines[-1]
                 append(LogLine(number, line, prev.timestamp, prev.caller, prev.kernel))
                 continue
@@ -885,7 +913,13 @@ def _parse_lines(prepared: list[tuple[int, str]], fmt: str, bare_kernel: bool) -
         elif fmt == "pstore" and (_PSTORE_HEADER.match(line) or _RAMOOPS_HEADER.match(line)):
             continue
         if parsed is None:
-            if line[0] in " \t" and lines and not bare_kernel and _is_continuation(line, fmt):
+            if (
+                line[0] in " \t"
+                and lines
+                and not bare_kernel
+                and _is_continuation(line, fmt)
+                and not _WALL_KERNEL_LINE.match(line)
+            ):
                 # The rest of a multi-line record (`Mem-Info:` counters, a journal message
                 # spanning lines): printk and journalctl print it indented and unprefixed.
                 prev = lines[-1]
@@ -1005,6 +1039,8 @@ def _normalize(text: str) -> NormalizedLog:
         numbers, lines = _unquote(numbers, lines)
     if lines and lines[0].startswith("<") and _RFC5424.match(lines[0]):
         lines = _from_rfc5424(lines)
+    elif lines and "kernel-monitor" in lines[0] and _NPD_EVENT.match(lines[0]):
+        lines = _from_npd_events(lines)
     if not lines:
         return NormalizedLog(format="unknown", lines=[])
     fast = _all_fast(numbers, lines, ev)

@@ -491,20 +491,45 @@ def _blocked_task(scan: _Scan) -> _Cluster | None:
 def _headerless_trace(scan: _Scan) -> _Cluster | None:
     """The earliest frame of `TRACE_ROWS` in a log that holds no report header and no panic
     line (an excerpt pasted from inside a report); None when there is none."""
-    best: _Hit | None = None
-    for row in TRACE_ROWS:
-        offset = scan.joined.find(row.needle)
-        while offset >= 0:
-            index = scan.joined.count("\n", 0, offset) - 1
-            if best is not None and index >= best.index:
-                break
-            if row.regex.search(scan.texts[index]):
-                best = _Hit(index, row, {})
-                break
-            offset = scan.joined.find(row.needle, offset + len(row.needle))
-    if best is None:
-        return None
-    return _Cluster(best.index, best.index, best, best.row.tier, [best])
+    # WARN() frames count only when no other report's frame is there: 3.x kernels reported a
+    # hard lockup through WARN() in the NMI watchdog's callback, whose frames come first.
+    for rows in (_TRACE_ROWS_NOT_WARNING, _TRACE_ROWS_WARNING):
+        best: _Hit | None = None
+        for row in rows:
+            offset = scan.joined.find(row.needle)
+            while offset >= 0:
+                index = scan.joined.count("\n", 0, offset) - 1
+                if best is not None and index >= best.index:
+                    break
+                if row.regex.search(scan.texts[index]):
+                    best = _Hit(index, row, {})
+                    break
+                offset = scan.joined.find(row.needle, offset + len(row.needle))
+        if best is not None:
+            best = _warning_from_watchdog(scan, best)
+            return _Cluster(best.index, best.index, best, best.row.tier, [best])
+    return None
+
+
+def _warning_from_watchdog(scan: _Scan, hit: _Hit) -> _Hit:
+    """A WARN() frame whose caller, a few frames down, is the NMI watchdog's callback is the
+    3.x hard-lockup report (`WARN(..., "Watchdog detected hard LOCKUP")`): on those kernels
+    without frame pointers every frame is a `?` guess, which the watchdog row alone does not
+    trust, but next to the WARN() it called it is the report's own frame."""
+    if hit.row.crash_type is not CrashType.WARNING:
+        return hit
+    for index in range(hit.index + 1, min(len(scan.texts), hit.index + 4)):
+        if _WATCHDOG_CALLER.search(scan.texts[index]):
+            return _Hit(index, _HARD_LOCKUP_TRACE_ROW, {})
+    return hit
+
+
+_WATCHDOG_CALLER = re.compile(r"\bwatchdog_overflow_callback\+0x")
+_HARD_LOCKUP_TRACE_ROW = next(
+    row for row in TRACE_ROWS if row.name == "trace-watchdog_overflow_callback"
+)
+_TRACE_ROWS_WARNING = tuple(row for row in TRACE_ROWS if row.crash_type is CrashType.WARNING)
+_TRACE_ROWS_NOT_WARNING = tuple(row for row in TRACE_ROWS if row not in _TRACE_ROWS_WARNING)
 
 
 def _cut_oom_report(scan: _Scan) -> _Cluster | None:

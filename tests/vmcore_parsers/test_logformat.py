@@ -768,3 +768,33 @@ def test_kernel_tag_without_stamp_or_host_is_stripped() -> None:
     ]
     assert log.lines[2].timestamp == 12.345678
     assert all(line.kernel for line in log.lines)
+
+
+def test_syslogd_wall_broadcast_among_syslog_lines_is_a_kernel_line() -> None:
+    """syslogd's wall copy (` kernel:[ts] msg`, indented) is not the continuation of the line
+    before it."""
+    text = (
+        "Dec 18 18:09:06 vm kernel: [ 1477.440000] shim: link up\n"
+        "\n"
+        "Message from syslogd@vm at Dec 18 18:09:07 ...\n"
+        " kernel:[ 1477.447096] BUG: spinlock bad magic on CPU#3, swapper/0/0\n"
+        "Dec 18 18:09:07 vm kernel: [ 1477.450007] CPU: 0 PID: 0 Comm: swapper/0 Not tainted\n"
+    )
+    log = normalize(text)
+    bug = [line for line in log.lines if "spinlock bad magic" in line.text]
+    assert len(bug) == 1
+    assert bug[0].text == "BUG: spinlock bad magic on CPU#3, swapper/0/0"
+    assert bug[0].kernel and bug[0].timestamp == 1477.447096
+
+
+def test_node_problem_detector_event_rows_are_unwrapped() -> None:
+    """`kubectl describe` events of node-problem-detector's kernel monitor carry the message
+    behind their type, reason, age and source columns."""
+    text = (
+        "  Warning  Ext4Error    2m13s                  kernel-monitor  EXT4-fs error "
+        "(device nvme19n1): ext4_wait_block_bitmap:517: comm etcd: Cannot read block bitmap\n"
+        "  Warning  Ext4Error    2m12s (x2 over 2m13s)  kernel-monitor  EXT4-fs error "
+        "(device nvme19n1): __ext4_find_entry:1531: inode #2: comm sh: reading directory\n"
+    )
+    log = normalize(text)
+    assert [line.text[:29] for line in log.lines] == ["EXT4-fs error (device nvme19n1)"[:29]] * 2
