@@ -643,6 +643,13 @@ def _from_rfc5424(lines: list[str]) -> list[str]:
     return out
 
 
+# A serial console logger's wall clock in brackets, date first (`[2021/07/05, 13:43:52.334] `,
+# `[2026-03-28 22:39:25] `, `[05.07.2021 13:43:52]`), before the kernel's message.
+_CONSOLE_CLOCK = re.compile(
+    r"\[(?:\d{4}[-/.]\d\d[-/.]\d\d|\d\d[-/.]\d\d[-/.]\d{4})[ ,T]{1,3}"
+    r"\d\d:\d\d:\d\d(?:[.,:]\d{1,9})?\] ?"
+)
+
 # syslogd's wall broadcast of an emergency kernel message, as a terminal shows it among the
 # log lines: `Message from syslogd@host at ...` and then ` kernel:[ 12.345] msg`, indented like
 # a continuation line but a kernel line of its own.
@@ -741,6 +748,11 @@ def _parse_unprefixed(line: str, fmt: str, bare_kernel: bool) -> _Parsed:
         parsed = _decode_prefix(line)
         if parsed is not None:
             return parsed
+    m = _CONSOLE_CLOCK.match(line)
+    if m is not None:
+        # A console logger's wall clock with nothing of the kernel's own behind it.
+        rest = line[m.end() :]
+        return _kernel_prefix(rest) or (rest, None, None, bare_kernel)
     if line.startswith("kernel: "):
         # Kernel lines cut out of a syslog or journal with their stamp and host but not their
         # `kernel:` tag (node-problem-detector and log shippers print them so).

@@ -777,6 +777,12 @@ def _build(
         groups.update(panic.groups)
         if panic.row.consequence:
             corrupted_reason = "the panic line names a crash report that is missing from the log"
+            if crash_type is CrashType.OOPS and _bug_instruction_before(lines, panic.index):
+                crash_type, template = CrashType.BUG, "kernel BUG"
+                corrupted_reason = (
+                    "the report's header is missing; its Code: line shows the trap "
+                    "instruction of BUG() at the faulting address"
+                )
 
     # Panic after the first failure; report lines run from the first failure to the panic's end.
     panic_line = lines[panic.index] if panic is not None and panic.index >= start else None
@@ -830,6 +836,13 @@ def _build(
         # in the excerpt: NULL or wild cannot be told, so the report stays an unnamed oops.
         report.crash_type = CrashType.OOPS
         template = "Oops"
+    elif report.crash_type in (CrashType.GPF, CrashType.PAGING_FAULT) and _list_poison(
+        lines, start, min(context_end, start + _REGISTER_LINES), report.fault_address
+    ):
+        # A fault on LIST_POISON1/2 is a list entry used after list_del(): list corruption,
+        # which CONFIG_DEBUG_LIST would have reported by name.
+        report.crash_type = CrashType.LIST_CORRUPTION
+        template = "list corruption: fault on a list poison value in {frame}"
     report.arch = _arch(lines, trace, ip_line, lines[start].text, report.kernel_release)
     report.events = scan.events
 
@@ -1166,6 +1179,33 @@ def _arch(
         if "x86_64" in release or "amd64" in release:
             return "x86_64"
     return None
+
+
+# The x86 `ud2` (`<0f> 0b`) and arm64 `brk #0x800` (`(d4210000)`) that BUG() compiles to, as
+# the `Code:` line marks the faulting instruction. WARN() traps the same way on x86, but only a
+# BUG() ends in `Fatal exception`, which is when this is consulted.
+_BUG_CODE = re.compile(r"^\s*Code: .*(?:<0f> 0b|\(d4210000\))")
+# LIST_POISON1/2 (include/linux/poison.h) with x86_64's POISON_POINTER_DELTA, before and since
+# 4.x: a fault on one of them is a list entry used after list_del().
+_LIST_POISON = re.compile(r"\b(?:0x)?dead0000(?:00100100|00200200|00000100|00000122)\b")
+# How many lines after a report's first line hold its register dump.
+_REGISTER_LINES = 40
+
+
+def _bug_instruction_before(lines: list[LogLine], index: int) -> bool:
+    """Whether a `Code:` line in the report above `index` marks a BUG() trap instruction."""
+    return any(_BUG_CODE.match(line.text) for line in lines[max(0, index - 60) : index])
+
+
+def _list_poison(lines: list[LogLine], start: int, end: int, address: str | None) -> bool:
+    """Whether the fault address, or a register in the report's dump, is a list poison."""
+    if address is not None and _LIST_POISON.search(address):
+        return True
+    return any(
+        _LIST_POISON.search(line.text)
+        for line in lines[start:end]
+        if line.text.lstrip().startswith(("RAX:", "RBX:", "RDX:", "RSI:", "RDI:", "R8", "R1"))
+    )
 
 
 def _in_first_page(address: str | None) -> bool:

@@ -798,3 +798,15 @@ def test_node_problem_detector_event_rows_are_unwrapped() -> None:
     )
     log = normalize(text)
     assert [line.text[:29] for line in log.lines] == ["EXT4-fs error (device nvme19n1)"[:29]] * 2
+
+
+def test_console_logger_wall_clock_in_brackets_is_stripped() -> None:
+    """`[2021/07/05, 13:43:52.334] msg`: a serial logger's clock, the message after it."""
+    text = (
+        "\n".join(f"[2021/07/05, 13:43:5{i}.334] message {i}" for i in range(4))
+        + "\n[2026-03-28 22:39:25] BUG: scheduling while atomic: ksoftirqd/0/3/0x00010102"
+    )
+    log = normalize(text)
+    assert [line.text for line in log.lines][:2] == ["message 0", "message 1"]
+    assert log.lines[-1].text == "BUG: scheduling while atomic: ksoftirqd/0/3/0x00010102"
+    assert all(line.kernel for line in log.lines)
