@@ -27,8 +27,10 @@ LOGS = load_realworld()
 # at first contact; the 221 earlier test logs still score 204/221 with 4 wrong.) Then over 529
 # logs (a sixth round of 53 at first contact: 44/53 = 83.0%, test half 18/22): test 256/284 =
 # 90.1% (7 wrong), dev 242/245 (1 wrong: a secondary oops after a recursive fault, which the
-# collector labelled unknown).
-FLOORS = {"test": (0.90, 7), "dev": (0.985, 1)}
+# collector labelled unknown). Then over 569 logs (a seventh, harder round of 40 at first
+# contact: 27/40 = 67.5%, test half 13/18): test 269/302 = 89.1% (8 wrong), dev 262/267 (2
+# wrong); the 284 earlier test logs unchanged at 256/284.
+FLOORS = {"test": (0.89, 8), "dev": (0.98, 2)}
 
 
 def test_every_log_has_a_taxonomy_category_and_a_split() -> None:
