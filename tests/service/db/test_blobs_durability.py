@@ -54,6 +54,7 @@ def test_large_writes_start_writeback_as_they_go(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(service.blobs, "WRITEBACK_BYTES", 2 * MIB)
+    monkeypatch.setattr(service.blobs, "_O_DIRECT", 0)  # the page-cache path
     advised: list[tuple[int, int]] = []
     real = os.posix_fadvise
 
