@@ -1150,6 +1150,17 @@ EVENT_ROWS: tuple[EventRow, ...] = (
         r"page allocation failure: order:\d+", EventKind.OOM_KILL,
         "swapper/21: page allocation failure: order:0, mode:0x20",
     ),
+    # A memory cgroup's OOM report (`mem_cgroup_print_oom_meminfo()`): its usage against its
+    # limit and its statistics, printed only when the cgroup ran out.
+    EventRow(
+        "memcg-oom-usage", "memory: usage ",
+        r"^\s*memory: usage \d+kB, limit \d+kB, failcnt \d+", EventKind.OOM_KILL,
+        "memory: usage 4194304kB, limit 4194304kB, failcnt 2084326",
+    ),
+    EventRow(
+        "memcg-oom-stats", "Memory cgroup stats for", None, EventKind.OOM_KILL,
+        "Memory cgroup stats for /kubepods/burstable/pod84c5437e:",
+    ),
     # The task table only the OOM killer's `dump_tasks()` prints (its columns changed over the
     # years: nr_ptes, pgtables_bytes). Not a kill: `_cut_oom_report` looks past it.
     EventRow(
@@ -1258,6 +1269,8 @@ EVENT_ROWS: tuple[EventRow, ...] = (
              "mlx5_core 0000:5e:00.0: device's health compromised - reached miss count"),
     EventRow("sas-fault-state", "fault_state(", r"fault_state\(0x[0-9a-fA-F]+\)!",
              EventKind.DEVICE_ERROR, "mpt3sas_cm0: fault_state(0x5862)!"),
+    EventRow("megasas-reset", "RESET cmd=", r"megasas: RESET cmd=", EventKind.DEVICE_ERROR,
+             "sd 2:2:0:0: [sda] megasas: RESET cmd=28 retries=0"),
     EventRow("sas-diag-reset", "sending diag reset", None, EventKind.DEVICE_ERROR,
              "mpt3sas_cm0: sending diag reset !!"),
     EventRow("scsi-probe-failure", "failure at ", r"failure at drivers/scsi/",
@@ -1344,7 +1357,8 @@ EVENT_ONLY_ROWS: tuple[ReportRow, ...] = (
     ReportRow(
         "event-only-oom-kill", "out of memory",
         r"(?i)out of memory(?: \([^)]*\))?: kill|^\s*killed process \d+|oom-kill:|"
-        r"oom_reaper: reaped|\[\s*pid\s*\]\s+uid\s+tgid|page allocation failure", _C.OOM,
+        r"oom_reaper: reaped|\[\s*pid\s*\]\s+uid\s+tgid|page allocation failure|"
+        r"^\s*memory: usage|Memory cgroup stats for", _C.OOM,
         "Out of memory: processes killed by the OOM killer, no panic line",
         "Out of memory: Killed process 40211 (java) total-vm:31012345kB, anon-rss:2999808kB",
         tier=_T.DETECTOR, guilty=False, needs_trace=False, event=EventKind.OOM_KILL,

@@ -532,6 +532,10 @@ _TRACE_ROWS_WARNING = tuple(row for row in TRACE_ROWS if row.crash_type is Crash
 _TRACE_ROWS_NOT_WARNING = tuple(row for row in TRACE_ROWS if row not in _TRACE_ROWS_WARNING)
 
 
+# Event rows of an OOM report's body, printed before its kill (see `oops_table.EVENT_ROWS`).
+_OOM_REPORT_BODY = frozenset({"oom-task-table", "memcg-oom-usage", "memcg-oom-stats"})
+
+
 def _cut_oom_report(scan: _Scan) -> _Cluster | None:
     """A last `invoked oom-killer` report with neither a kill nor a panic after it: the log was
     cut while the kernel was out of memory (see `OOM_CUT_ROW`)."""
@@ -539,7 +543,7 @@ def _cut_oom_report(scan: _Scan) -> _Cluster | None:
         if scan.events[position].kind is not EventKind.OOM_KILL:
             continue
         index = scan.event_index[position]
-        if scan.matched.get(index) == "oom-task-table":
+        if scan.matched.get(index) in _OOM_REPORT_BODY:
             continue  # part of the report, printed before its kill
         if scan.matched.get(index) != "oom-invoked":
             return None  # the last OOM event is a kill: the OOM report completed
