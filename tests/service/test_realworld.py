@@ -29,8 +29,10 @@ LOGS = load_realworld()
 # 90.1% (7 wrong), dev 242/245 (1 wrong: a secondary oops after a recursive fault, which the
 # collector labelled unknown). Then over 569 logs (a seventh, harder round of 40 at first
 # contact: 27/40 = 67.5%, test half 13/18): test 269/302 = 89.1% (8 wrong), dev 262/267 (2
-# wrong); the 284 earlier test logs unchanged at 256/284.
-FLOORS = {"test": (0.89, 8), "dev": (0.98, 2)}
+# wrong); the 284 earlier test logs unchanged at 256/284. Then over 599 logs (an eighth round
+# of 30 at first contact: 28/30 = 93.3%, test half 14/14): test 283/316 = 89.6% (8 wrong), dev
+# 278/283.
+FLOORS = {"test": (0.895, 8), "dev": (0.98, 2)}
 
 
 def test_every_log_has_a_taxonomy_category_and_a_split() -> None:
