@@ -23,7 +23,7 @@ from typing import Any, BinaryIO
 
 import zstandard
 
-from vmcore_parsers.dumps.detect import compression_of, looks_like_text
+from vmcore_parsers.dumps.detect import compression_of, looks_like_text, utf16_encoding
 from vmcore_parsers.errors import EmptyInput, InputTooLarge, NotAFile, UnsupportedFormat
 
 DEFAULT_MAX_LOG_BYTES = 50 * 1024 * 1024
@@ -115,6 +115,14 @@ def decode_log_bytes(raw: bytes, max_bytes: int = DEFAULT_MAX_LOG_BYTES) -> LogI
         with _OPENERS[compression](io.BytesIO(raw)) as reader:
             raw = _bounded_decompress(reader, len(raw), max_bytes)
         _refuse_dump(raw)  # a compressed dump is still a dump
+    encoding = utf16_encoding(raw[:_TEXT_SAMPLE_BYTES])
+    if encoding is not None:
+        # Windows tools save logs as UTF-16; everything after this reads UTF-8.
+        raw = raw.decode(encoding, errors="replace").encode("utf-8")
+    if b"\n" not in raw and raw.count(b"\r") > 1:
+        # Lines ended by a bare CR (a terminal capture saved untranslated, classic Mac text):
+        # made LF lines here, so the stored log and every line number agree on them.
+        raw = raw.replace(b"\r", b"\n")
     if not raw.strip():
         raise EmptyInput("input is empty")
     # Serial noise is tolerated: only a sample with many bytes no log would hold is binary.

@@ -108,3 +108,28 @@ def test_invalid_utf8_is_replaced_not_fatal(tmp_path: Path) -> None:
     path = tmp_path / "latin1.log"
     path.write_bytes(LOG + "[   13.0] caf\xe9 \xff\n".encode("latin-1"))
     assert "\ufffd" in read_log_file(path).text
+
+
+@pytest.mark.parametrize(
+    "encoded",
+    [
+        LOG.decode().encode("utf-16"),  # with a byte-order mark (little-endian here)
+        b"\xfe\xff" + LOG.decode().encode("utf-16-be"),
+        LOG.decode().encode("utf-16-le"),  # no mark: some Windows tools
+    ],
+    ids=["bom", "big-endian-bom", "little-endian-no-bom"],
+)
+def test_utf16_logs_are_read_as_text(encoded: bytes) -> None:
+    """Logs saved by Windows tools are UTF-16; they decode to the same text."""
+    assert decode_log_bytes(encoded).text.lstrip("\ufeff") == LOG.decode()
+
+
+def test_nul_filled_input_is_still_binary() -> None:
+    """Every other byte NUL is UTF-16's mark only when the other bytes are text."""
+    with pytest.raises(UnsupportedFormat):
+        decode_log_bytes(bytes(100_000))
+
+
+def test_lines_ended_by_bare_carriage_returns_become_lines() -> None:
+    """A capture whose lines end in CR alone keeps every line (nothing was overwritten)."""
+    assert decode_log_bytes(LOG.replace(b"\n", b"\r")).text == LOG.decode()

@@ -54,10 +54,29 @@ def is_tar(head: bytes) -> bool:
     return len(head) >= 262 and head[257:262] == b"ustar"
 
 
+def utf16_encoding(head: bytes) -> str | None:
+    """ "utf-16" for UTF-16 text with a byte-order mark, "utf-16-le" for little-endian text
+    without one (every other byte NUL: how Windows tools, PowerShell's `>` among them, save a
+    log), else None."""
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    sample = head[:4096]
+    if len(sample) >= 64 and sample[1::2].count(0) >= 0.9 * (len(sample) // 2):
+        return "utf-16-le"
+    return None
+
+
 def looks_like_text(head: bytes) -> bool:
-    """True when the head reads as text (control bytes other than white space are rare)."""
+    """True when the head reads as text (control bytes other than white space are rare).
+
+    UTF-16 text counts: it is judged on its decoded characters.
+    """
     if not head:
         return False
+    encoding = utf16_encoding(head)
+    if encoding is not None:
+        # An odd-length head cuts the last character in half; it is not evidence of binary.
+        head = head[: len(head) - len(head) % 2].decode(encoding, errors="replace").encode()
     # Control bytes other than tab, LF, CR, ESC (ANSI colour) and backspace.
     allowed = {9, 10, 13, 27, 8}
     bad = sum(1 for byte in head if byte < 32 and byte not in allowed)

@@ -88,6 +88,18 @@ def test_gzip_compressed_log_is_a_quick_answer_too(service: Service, tenant: Ten
     assert job["result"]["source"]["compression"] == "gzip"
 
 
+def test_utf16_log_from_a_windows_tool_is_diagnosed(service: Service, tenant: TenantKeys) -> None:
+    answer = service.client.post(
+        "/v1/diagnoses",
+        headers=raw_headers(tenant.submitter),
+        content=NFS_LOG.read_text().encode("utf-16"),
+    )
+    assert answer.status_code == 200, answer.text
+    job = answer.json()
+    assert job["upload"]["kind"] == "log"
+    assert job["result"]["root_cause"]["id"] == NFS_ROOT_CAUSE
+
+
 @pytest.mark.parametrize(
     "example",
     sorted(p.relative_to(KB_EXAMPLES) for p in KB_EXAMPLES.glob("*/positive-1.log"))[:6],
