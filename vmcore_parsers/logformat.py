@@ -59,6 +59,7 @@ from __future__ import annotations
 import operator
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import compress, islice
 
@@ -986,6 +987,45 @@ def _reorder_pstore(prepared: list[tuple[int, str]]) -> list[tuple[int, str]]:
         for _, chunk in sorted(parts, key=lambda p: -p[0]):
             out.extend(chunk)
     return out
+
+
+# Second-chance shapes, tried only when a log read as it is shows no crash (see `parse_log`):
+# rows exported from a log store (CSV with the message in the last quoted field, or tab-
+# separated columns), container-runtime (CRI) log lines, and a paste turned into a Markdown list.
+_CSV_ROW = re.compile(r'^\s*".*",\s*"(?P<msg>(?:[^"]|"")*)"\s*$')
+_CRI_LINE = re.compile(r"^\d{4}-\d\d-\d\dT\S+ (?:stdout|stderr) [FP] (?P<msg>.*)$")
+_BULLET = re.compile(r"^\s*[-*+] (?P<msg>.*)$")
+
+
+def unwrap_columns(text: str) -> str | None:
+    """The log with each line cut to its message, when most lines share one of the wrappings
+    above; None when none applies. Line count and order are kept, so line numbers still point
+    at the original input."""
+    lines = text.split("\n")
+    filled = [line for line in lines if line.strip()]
+    if not filled:
+        return None
+
+    def most(test: Callable[[str], object]) -> bool:
+        return sum(1 for line in filled if test(line)) * 2 > len(filled)
+
+    def cut(pattern: re.Pattern[str], unquote: bool = False) -> str:
+        out = []
+        for line in lines:
+            m = pattern.match(line)
+            msg = m["msg"] if m else line
+            out.append(msg.replace('""', '"') if m and unquote else msg)
+        return "\n".join(out)
+
+    if most(_CSV_ROW.match):
+        return cut(_CSV_ROW, unquote=True)
+    if most(lambda line: "\t" in line.strip()):
+        return "\n".join(line.rsplit("\t", 1)[-1] for line in lines)
+    if most(_CRI_LINE.match):
+        return cut(_CRI_LINE)
+    if most(_BULLET.match):
+        return cut(_BULLET)
+    return None
 
 
 def normalize(text: str) -> NormalizedLog:

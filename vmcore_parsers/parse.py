@@ -27,7 +27,7 @@ from functools import lru_cache
 from itertools import accumulate
 from typing import TypeVar
 
-from vmcore_parsers.logformat import normalize
+from vmcore_parsers.logformat import normalize, unwrap_columns
 from vmcore_parsers.oops_table import (
     BLOCKED_TASK_ROW,
     EVENT_ONLY_ROWS,
@@ -368,7 +368,15 @@ def parse_log(text: str) -> PanicReport | None:
     and a `corrupted_reason`.
     """
     log = normalize(text)
-    return parse_lines(log.lines, log.format)
+    report = parse_lines(log.lines, log.format)
+    if report is None:
+        # A log exported from a log store (CSV, tab-separated columns), a container runtime's
+        # log lines or a Markdown list: read once more with each line cut to its message.
+        unwrapped = unwrap_columns(text)
+        if unwrapped is not None:
+            log = normalize(unwrapped)
+            report = parse_lines(log.lines, log.format)
+    return report
 
 
 def parse_lines(lines: list[LogLine], log_format: str = "unknown") -> PanicReport | None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from vmcore_parsers.golden import read_golden
-from vmcore_parsers.logformat import LOG_FORMATS, NormalizedLog, normalize
+from vmcore_parsers.logformat import LOG_FORMATS, NormalizedLog, normalize, unwrap_columns
 from vmcore_parsers.report import LogLine
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -810,3 +810,26 @@ def test_console_logger_wall_clock_in_brackets_is_stripped() -> None:
     assert [line.text for line in log.lines][:2] == ["message 0", "message 1"]
     assert log.lines[-1].text == "BUG: scheduling while atomic: ksoftirqd/0/3/0x00010102"
     assert all(line.kernel for line in log.lines)
+
+
+@pytest.mark.parametrize(
+    ("wrapped", "message"),
+    [
+        (
+            '"2023-11-12 10:00:01.000","web-07","kernel","BUG: soft ""lockup"""',
+            'BUG: soft "lockup"',
+        ),
+        ("2023-11-12T10:00:01Z\tweb-07\tkernel\tBUG: soft lockup", "BUG: soft lockup"),
+        ("2023-11-12T10:00:01.123456789Z stdout F BUG: soft lockup", "BUG: soft lockup"),
+        ("- BUG: soft lockup", "BUG: soft lockup"),
+    ],
+    ids=["csv-export", "tab-separated", "cri-log", "markdown-list"],
+)
+def test_columns_of_exported_logs_are_cut_to_the_message(wrapped: str, message: str) -> None:
+    unwrapped = unwrap_columns("\n".join([wrapped] * 3))
+    assert unwrapped is not None
+    assert unwrapped.split("\n") == [message] * 3
+
+
+def test_a_plain_log_has_no_columns_to_cut() -> None:
+    assert unwrap_columns("[    1.000000] a\n[    2.000000] b - c\n") is None

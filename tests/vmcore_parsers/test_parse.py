@@ -348,3 +348,18 @@ def test_a_20kb_log_parses_fast() -> None:
         parse_lines(log.lines, log.format)
     elapsed = (time.perf_counter() - start) / runs
     assert elapsed < 0.003, f"parse_lines took {elapsed * 1000:.2f} ms for 20 KB"
+
+
+def test_a_log_store_export_is_read_once_more_by_its_message_column() -> None:
+    rows = [
+        "BUG: kernel NULL pointer dereference, address: 0000000000000010",
+        "Oops: 0000 [#1] SMP PTI",
+        "RIP: 0010:mlx5e_rx_dim_work+0x1e/0x60 [mlx5_core]",
+    ]
+    text = "\n".join(
+        f'"2023-11-12 10:00:0{i}","web-07","kernel","{row}"' for i, row in enumerate(rows)
+    )
+    report = parse_log(text)
+    assert report is not None
+    assert report.crash_type is CrashType.NULL_DEREF
+    assert report.lines[0].number == 1
