@@ -349,6 +349,13 @@ REPORT_ROWS: tuple[ReportRow, ...] = (
         _C.STACK_OVERFLOW, "kernel stack overflow",
         "kernel stack overflow (double-fault): 0000 [#1] SMP", specificity=3,
     ),
+    # 2.6 x86 (`die()`, when the end-of-stack canary is gone): printed with the oops the
+    # overflow caused, which it names (specificity 4, over the fault header).
+    ReportRow(
+        "stack-overran", "Thread overran stack", r"Thread overran stack, or stack corrupted",
+        _C.STACK_OVERFLOW, "kernel stack overflow", "Thread overran stack, or stack corrupted",
+        specificity=4, guilty=False,
+    ),
     ReportRow(
         "arm64-stack-overflow", "Insufficient stack space",
         r"Insufficient stack space to handle exception", _C.STACK_OVERFLOW,
@@ -621,11 +628,24 @@ REPORT_ROWS: tuple[ReportRow, ...] = (
         "watchdog: BUG: soft lockup - CPU#3 stuck for 23s! [kworker/3:1:214]",
         tier=_T.DETECTOR,
     ),
+    # 2.6.18 (RHEL 5) wording.
+    ReportRow(
+        "soft-lockup-old", "BUG: soft lockup detected",
+        r"BUG: soft lockup detected on CPU#(?P<cpu>\d+)",
+        _C.SOFT_LOCKUP, "BUG: soft lockup", "BUG: soft lockup detected on CPU#1!",
+        tier=_T.DETECTOR,
+    ),
     ReportRow(
         "hard-lockup", "Watchdog detected hard LOCKUP",
         r"Watchdog detected hard LOCKUP on cpu (?P<cpu>\d+)",
         _C.HARD_LOCKUP, "BUG: hard lockup",
         "NMI watchdog: Watchdog detected hard LOCKUP on cpu 9", tier=_T.DETECTOR,
+    ),
+    # 2.6.18-2.6.37 x86 NMI watchdog (arch/x86/kernel/nmi.c `die_nmi`).
+    ReportRow(
+        "hard-lockup-old", "NMI Watchdog detected LOCKUP",
+        r"NMI Watchdog detected LOCKUP on CPU (?P<cpu>\d+)", _C.HARD_LOCKUP, "BUG: hard lockup",
+        "NMI Watchdog detected LOCKUP on CPU 3", tier=_T.DETECTOR,
     ),
     # powerpc's own watchdog (arch/powerpc/kernel/watchdog.c): `Watchdog CPU:59 Hard LOCKUP`
     # (4.13-5.x), then `watchdog: CPU 3 self-detected hard LOCKUP @ ...` and `watchdog: CPU 3
@@ -684,6 +704,13 @@ REPORT_ROWS: tuple[ReportRow, ...] = (
         "jiffies_till_next_fqs=3, root ->qsmask 0x0",
         tier=_T.DETECTOR, specificity=1, guilty=False, needs_trace=False,
     ),
+    # Classic RCU of 2.6.2x-2.6.3x (kernel/rcuclassic.c, rcutree's first versions).
+    ReportRow(
+        "rcu-stall-classic", "INFO: RCU detected CPU",
+        r"INFO: RCU detected CPU (?:\d+ stall|stalls?:)", _C.RCU_STALL,
+        "INFO: rcu detected stall", "INFO: RCU detected CPU 2 stall (t=4295537000/2500 jiffies)",
+        tier=_T.DETECTOR,
+    ),
     ReportRow(
         "rcu-tasks-stall", "INFO: rcu_tasks", r"INFO: rcu_tasks(?:_\w+)? detected stalls",
         _C.RCU_STALL, "INFO: rcu detected stall",
@@ -691,7 +718,7 @@ REPORT_ROWS: tuple[ReportRow, ...] = (
     ),
     ReportRow(
         "hung-task", "INFO: task ",
-        r"INFO: task {COMM}:(?P<pid>\d+) blocked for more than \d+ seconds",
+        r"INFO: task {COMM}:(?P<pid>\d+) (?:blocked|can't die) for more than \d+ seconds",
         _C.HUNG_TASK, "INFO: task hung",
         "INFO: task jbd2/dm-0-8:612 blocked for more than 122 seconds.", tier=_T.DETECTOR,
     ),
@@ -1238,6 +1265,8 @@ EVENT_ROWS: tuple[EventRow, ...] = (
              "nvme nvme0: Removing after probe failure status: -19"),
     EventRow("nvme-reset-failed", "Device not ready; aborting reset", None,
              EventKind.DEVICE_ERROR, "nvme nvme0: Device not ready; aborting reset, CSTS=0x1"),
+    EventRow("nvme-io-timeout", "I/O ", r"I/O \d+ (?:\(\S+\) )?QID \d+ timeout",
+             EventKind.DEVICE_ERROR, "nvme nvme0: I/O 123 QID 4 timeout, aborting"),
     EventRow("nvme-controller-down", "controller is down; will reset", None,
              EventKind.DEVICE_ERROR,
              "nvme nvme0: controller is down; will reset: CSTS=0xffffffff, PCI_STATUS=0x10"),
