@@ -496,6 +496,14 @@ REPORT_ROWS: tuple[ReportRow, ...] = (
         "synchronous external abort", "Internal error: synchronous external abort: 96000210 "
         "[#1] SMP",
     ),
+    # arm64 before 4.15 reported an SError through the generic bad-mode handler.
+    ReportRow(
+        "arm64-bad-mode-serror", "Bad mode in Error handler",
+        r"Bad mode in Error handler detected on CPU(?P<cpu>\d+)", _C.MACHINE_CHECK,
+        "SError Interrupt",
+        "Bad mode in Error handler detected on CPU0, code 0xbf000002 -- SError",
+        guilty=False, needs_trace=False, specificity=3,
+    ),
     ReportRow(
         "arm64-serror", "SError Interrupt on CPU", r"SError Interrupt on CPU(?P<cpu>\d+)",
         _C.MACHINE_CHECK, "SError Interrupt", "SError Interrupt on CPU3, code 0xbf000002 -- "

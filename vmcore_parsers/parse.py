@@ -1197,9 +1197,12 @@ def _arch(
 # the `Code:` line marks the faulting instruction. WARN() traps the same way on x86, but only a
 # BUG() ends in `Fatal exception`, which is when this is consulted.
 _BUG_CODE = re.compile(r"^\s*Code: .*(?:<0f> 0b|\(d4210000\))")
-# LIST_POISON1/2 (include/linux/poison.h) with x86_64's POISON_POINTER_DELTA, before and since
-# 4.x: a fault on one of them is a list entry used after list_del().
-_LIST_POISON = re.compile(r"\b(?:0x)?dead0000(?:00100100|00200200|00000100|00000122)\b")
+# LIST_POISON1/2 (include/linux/poison.h) with the 64-bit POISON_POINTER_DELTA, before
+# (0x00100100, 0x00200200) and since 4.x (0x100, 0x122), plus a field's offset into the entry:
+# a fault there is a list entry used after list_del().
+_LIST_POISON = re.compile(
+    r"\b(?:0x)?dead0000(?:000001[0-9a-f]{2}|001001[0-9a-f]{2}|002002[0-9a-f]{2})\b"
+)
 # How many lines after a report's first line hold its register dump.
 _REGISTER_LINES = 40
 
