@@ -1300,8 +1300,12 @@ EVENT_ROWS: tuple[EventRow, ...] = (
              "hpsa 0000:03:00.0: controller lockup detected: 0x00130000 after 30"),
     EventRow("megaraid-fault", "FW in FAULT state", None, EventKind.DEVICE_ERROR,
              "megaraid_sas 0000:02:00.0: FW in FAULT state!!"),
-    EventRow("nic-unit-hang", "Detected ", r"Detected (?:Hardware|Tx) Unit Hang",
-             EventKind.DEVICE_ERROR, "e1000e 0000:00:19.0 eth0: Detected Hardware Unit Hang:"),
+    # Two rows with whole-phrase needles: a bare `Detected ` would make every boot log's
+    # `tsc: Detected ... MHz processor` line a candidate.
+    EventRow("nic-hardware-hang", "Detected Hardware Unit Hang", None, EventKind.DEVICE_ERROR,
+             "e1000e 0000:00:19.0 eth0: Detected Hardware Unit Hang:"),
+    EventRow("nic-tx-hang", "Detected Tx Unit Hang", None, EventKind.DEVICE_ERROR,
+             "ixgbe 0000:03:00.0 eth2: Detected Tx Unit Hang"),
     EventRow("mlx5-health", "device's health compromised", None, EventKind.DEVICE_ERROR,
              "mlx5_core 0000:5e:00.0: device's health compromised - reached miss count"),
     EventRow("sas-fault-state", "fault_state(", r"fault_state\(0x[0-9a-fA-F]+\)!",

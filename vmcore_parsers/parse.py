@@ -21,11 +21,14 @@ Nothing here does I/O or raises on bad text: damaged logs give a report with `co
 from __future__ import annotations
 
 import bisect
+import operator
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import accumulate
 from typing import TypeVar
+
+from ahocorasick_rs import AhoCorasick
 
 from vmcore_parsers.logformat import normalize, unwrap_columns
 from vmcore_parsers.oops_table import (
@@ -499,24 +502,34 @@ def _blocked_task(scan: _Scan) -> _Cluster | None:
 def _headerless_trace(scan: _Scan) -> _Cluster | None:
     """The earliest frame of `TRACE_ROWS` in a log that holds no report header and no panic
     line (an excerpt pasted from inside a report); None when there is none."""
-    # WARN() frames count only when no other report's frame is there: 3.x kernels reported a
-    # hard lockup through WARN() in the NMI watchdog's callback, whose frames come first.
-    for rows in (_TRACE_ROWS_NOT_WARNING, _TRACE_ROWS_WARNING):
-        best: _Hit | None = None
-        for row in rows:
-            offset = scan.joined.find(row.needle)
-            while offset >= 0:
-                index = scan.joined.count("\n", 0, offset) - 1
-                if best is not None and index >= best.index:
-                    break
-                if row.regex.search(scan.texts[index]):
-                    best = _Hit(index, row, {})
-                    break
-                offset = scan.joined.find(row.needle, offset + len(row.needle))
-        if best is not None:
-            best = _warning_from_watchdog(scan, best)
-            return _Cluster(best.index, best.index, best, best.row.tier, [best])
-    return None
+    # One Aho-Corasick pass finds every row's function name (a `str.find` per row costs a
+    # scan of the whole log per row). WARN() frames count only when no other report's frame
+    # is there: 3.x kernels reported a hard lockup through WARN() in the NMI watchdog's
+    # callback, whose frames come first.
+    found = _TRACE_NEEDLES.find_matches_as_indexes(scan.joined, overlapping=True)
+    found.sort(key=_START)
+    best: dict[bool, _Hit] = {}
+    index, counted = -1, 0  # line `index` holds offset `counted` (the leading newline)
+    for row_number, start, _end in found:
+        row = TRACE_ROWS[row_number]
+        warning = row.crash_type is CrashType.WARNING
+        if warning in best:
+            continue
+        index += scan.joined.count("\n", counted, start)
+        counted = start
+        if row.regex.search(scan.texts[index]):
+            best[warning] = _Hit(index, row, {})
+            if not warning:
+                break
+    hit = best.get(False) or best.get(True)
+    if hit is None:
+        return None
+    hit = _warning_from_watchdog(scan, hit)
+    return _Cluster(hit.index, hit.index, hit, hit.row.tier, [hit])
+
+
+_TRACE_NEEDLES = AhoCorasick([row.needle for row in TRACE_ROWS])
+_START = operator.itemgetter(1)
 
 
 def _warning_from_watchdog(scan: _Scan, hit: _Hit) -> _Hit:
@@ -536,8 +549,6 @@ _WATCHDOG_CALLER = re.compile(r"\bwatchdog_overflow_callback\+0x")
 _HARD_LOCKUP_TRACE_ROW = next(
     row for row in TRACE_ROWS if row.name == "trace-watchdog_overflow_callback"
 )
-_TRACE_ROWS_WARNING = tuple(row for row in TRACE_ROWS if row.crash_type is CrashType.WARNING)
-_TRACE_ROWS_NOT_WARNING = tuple(row for row in TRACE_ROWS if row not in _TRACE_ROWS_WARNING)
 
 
 # Event rows of an OOM report's body, printed before its kill (see `oops_table.EVENT_ROWS`).
