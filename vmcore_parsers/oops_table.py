@@ -1292,7 +1292,10 @@ EVENT_ROWS: tuple[EventRow, ...] = (
     EventRow("ata-frozen", "exception Emask", r"exception Emask 0x[0-9a-f]+ .*\bfrozen",
              EventKind.DEVICE_ERROR,
              "ata2.00: exception Emask 0x0 SAct 0x1f SErr 0x0 action 0x6 frozen"),
-    EventRow("sas-reset", "attempting ", r"attempting (?:device|target) reset!",
+    # The SCSI error handler escalating on a command that timed out: task abort, then device,
+    # target, bus and host resets (the LSI/Broadcom mpt drivers print each attempt).
+    EventRow("sas-reset", "attempting ",
+             r"attempting (?:task abort|device reset|target reset|bus reset|host reset)",
              EventKind.DEVICE_ERROR,
              "mpt2sas3: attempting device reset! scmd(ffff8814605d2100)"),
     EventRow("raid-controller-lockup", "controller lockup detected", None,
