@@ -20,6 +20,7 @@ import tempfile
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager, suppress
+from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 from urllib.parse import unquote, urlparse
@@ -139,6 +140,13 @@ class BlobStore(Protocol):
 
     def exists(self, key: str) -> bool:
         """Whether a blob is stored under `key`."""
+
+    def stale_keys(self, prefix: str, older_than: datetime) -> Iterator[str]:
+        """The keys under `prefix` (e.g. `raw/`) last written before `older_than`."""
+
+    def sweep_unfinished(self, older_than: datetime) -> int:
+        """Delete writes that never finished (a process killed mid-upload left a temporary
+        file or an open multipart upload) last touched before `older_than`; how many."""
 
 
 def _put_stream(writer: BlobWriter, chunks: Iterable[bytes]) -> tuple[int, str]:
@@ -432,6 +440,30 @@ class LocalBlobStore:
         """Whether a blob is stored under `key`."""
         return self._path(key).is_file()
 
+    def stale_keys(self, prefix: str, older_than: datetime) -> Iterator[str]:
+        """The files under `<root>/<prefix>` modified before `older_than`, as keys."""
+        base = self.root / check_key(prefix.strip("/"))
+        if not base.is_dir():
+            return
+        cutoff = older_than.timestamp()
+        for path in base.rglob("*"):
+            with suppress(FileNotFoundError):  # deleted meanwhile
+                if path.is_file() and path.stat().st_mtime < cutoff:
+                    yield path.relative_to(self.root).as_posix()
+
+    def sweep_unfinished(self, older_than: datetime) -> int:
+        """Delete temporary files of writes that stopped (a live upload keeps its file's
+        modification time current) before `older_than`."""
+        cutoff = older_than.timestamp()
+        removed = 0
+        tmp = self.root / ".tmp"
+        for path in tmp.glob("upload-*") if tmp.is_dir() else ():
+            with suppress(FileNotFoundError):
+                if path.stat().st_mtime < cutoff:
+                    path.unlink()
+                    removed += 1
+        return removed
+
 
 class _S3Writer:
     def __init__(self, client: Any, bucket: str, key: str, max_bytes: int | None) -> None:
@@ -613,6 +645,33 @@ class S3BlobStore:
                 return False
             raise
         return True
+
+    def stale_keys(self, prefix: str, older_than: datetime) -> Iterator[str]:
+        """The objects under `prefix` last modified before `older_than`, as keys."""
+        own = f"{self.prefix}/" if self.prefix else ""
+        pages = self._client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=own + check_key(prefix.strip("/")) + "/"
+        )
+        for page in pages:
+            for item in page.get("Contents", []):
+                if item["LastModified"] < older_than:
+                    yield str(item["Key"])[len(own) :]
+
+    def sweep_unfinished(self, older_than: datetime) -> int:
+        """Abort multipart uploads under the store's prefix started before `older_than` (their
+        parts are stored, and billed, until aborted)."""
+        removed = 0
+        pages = self._client.get_paginator("list_multipart_uploads").paginate(
+            Bucket=self.bucket, Prefix=f"{self.prefix}/" if self.prefix else ""
+        )
+        for page in pages:
+            for upload in page.get("Uploads", []):
+                if upload["Initiated"] < older_than:
+                    self._client.abort_multipart_upload(
+                        Bucket=self.bucket, Key=upload["Key"], UploadId=upload["UploadId"]
+                    )
+                    removed += 1
+        return removed
 
 
 def open_blob_store(settings: Settings) -> BlobStore:

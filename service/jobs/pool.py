@@ -133,10 +133,13 @@ class WorkerPool:
 
 
 def purge_raw_uploads(database: Database, blobs: BlobStore, settings: Settings) -> int:
-    """Run retention once (`panicdx db purge`, the pool's sweeper, the Celery sweeper)."""
+    """Run retention once (`panicdx db purge`, the pool's sweeper, the Celery sweeper): raw
+    uploads past their retention, then blobs no upload refers to and unfinished writes."""
     with database.write_session() as session:
         purged = repo.purge_expired_raw(session, blobs, retention_days=settings.raw_retention_days)
         session.commit()
+    with database.session() as session:
+        purged += repo.purge_orphan_blobs(session, blobs)
     return purged
 
 

@@ -36,7 +36,7 @@ from service.db.repo.lifecycle import (
     requeue_expired_ids,
     retry_job,
 )
-from service.db.repo.retention import purge_expired_raw
+from service.db.repo.retention import ORPHAN_GRACE, purge_expired_raw, purge_orphan_blobs
 from service.db.repo.stats import fleet_stats
 from service.db.repo.tenants import (
     KeyHolder,
@@ -55,6 +55,7 @@ from service.db.repo.tenants import (
 )
 
 __all__ = [
+    "ORPHAN_GRACE",
     "FinishedRun",
     "JobFilter",
     "KeyHolder",
@@ -89,6 +90,7 @@ __all__ = [
     "list_api_keys",
     "list_jobs",
     "purge_expired_raw",
+    "purge_orphan_blobs",
     "record_finished_upload",
     "redispatch_stale_queued",
     "renew_lease",

@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -207,3 +208,39 @@ def test_open_blob_store_by_url(tmp_path: Path) -> None:
         open_blob_store(Settings(**bad))
     with pytest.raises(ValueError, match="no bucket"):
         open_blob_store(Settings(blob_url="s3:///prefix"))
+
+
+def test_stale_keys_lists_old_blobs_under_a_prefix(store: BlobStore) -> None:
+    store.put_stream("raw/tn_a/blob-1", [b"raw bytes"])
+    store.put_stream("logs/tn_a/job-1.log", [b"extracted"])
+    now = datetime.now(UTC)
+    assert list(store.stale_keys("raw/", now + timedelta(hours=1))) == ["raw/tn_a/blob-1"]
+    assert list(store.stale_keys("raw/", now - timedelta(hours=1))) == []
+    assert list(store.stale_keys("nothing-here/", now + timedelta(hours=1))) == []
+
+
+def test_local_unfinished_writes_are_swept_once_stale(tmp_path: Path) -> None:
+    """A process killed mid-upload leaves its temporary file, customer bytes included."""
+    store = LocalBlobStore(tmp_path / "blobs")
+    live = store.writer("raw/tn_a/blob-live")
+    live.write(b"still arriving")
+    dead = store.writer("raw/tn_a/blob-dead")
+    dead.write(b"never finished")
+    temporary = sorted((tmp_path / "blobs" / ".tmp").glob("upload-*"))
+    assert len(temporary) == 2
+    an_hour_ago = datetime.now(UTC) - timedelta(hours=1)
+    stale = (an_hour_ago - timedelta(minutes=5)).timestamp()
+    os.utime(dead._tmp, (stale, stale))  # type: ignore[attr-defined]
+    assert store.sweep_unfinished(an_hour_ago) == 1
+    assert [p.exists() for p in temporary] == [p != dead._tmp for p in temporary]  # type: ignore[attr-defined]
+    live.commit()
+    dead.abort()  # the swept file is already gone: still safe
+    assert store.exists("raw/tn_a/blob-live")
+
+
+def test_s3_unfinished_multipart_uploads_are_aborted(s3_store: S3BlobStore) -> None:
+    writer = s3_store.writer("raw/tn_a/blob-big")
+    writer.write(bytes(9 * MIB))  # past the first 8 MiB part: a multipart upload is open
+    later = datetime.now(UTC) + timedelta(hours=1)
+    assert s3_store.sweep_unfinished(later) == 1
+    assert s3_store.sweep_unfinished(later) == 0

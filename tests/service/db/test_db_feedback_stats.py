@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -181,3 +182,26 @@ def test_purge_deletes_old_raw_uploads_of_finished_jobs_only(
         # Deleting a purged job does not fail on its missing raw blob.
         assert repo.delete_job(session, blobs, tenant, old_done.id) is True
         session.commit()
+
+
+def test_raw_blobs_no_upload_refers_to_are_deleted_after_the_grace(
+    db: Database, blobs: LocalBlobStore
+) -> None:
+    """A server that died between storing an upload's bytes and recording it leaves bytes
+    nobody can reach or delete; retention removes them once they are older than the grace."""
+    tenant = make_tenant(db)
+    job = submit(db, blobs, tenant, b"[ 1.0] Kernel panic - not syncing: sysrq triggered crash\n")
+    orphan = "raw/" + tenant + "/blob-orphan"
+    blobs.put_stream(orphan, [b"customer memory nobody recorded"])
+    fresh_orphan = "raw/" + tenant + "/blob-just-stored"
+    blobs.put_stream(fresh_orphan, [b"an upload whose row is being committed"])
+    two_hours_ago = (datetime.now(UTC) - timedelta(hours=2)).timestamp()
+    for key in (job.upload.blob_key, orphan):
+        os.utime(blobs.root / key, (two_hours_ago, two_hours_ago))
+    with db.session() as session:
+        assert repo.purge_orphan_blobs(session, blobs) == 1
+    assert not blobs.exists(orphan)
+    assert blobs.exists(job.upload.blob_key)  # recorded: kept, however old
+    assert blobs.exists(fresh_orphan)  # within the grace: its row may be on its way
+    with db.session() as session:
+        assert repo.purge_orphan_blobs(session, blobs) == 0
