@@ -53,7 +53,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -235,41 +235,59 @@ class LevelResult:
     wall: float
 
 
-async def _diagnose_at(
-    server: Server, clients: int, requests: int, seconds: float, base: bytes
+# One client's request: the upload body in, the status and whether the answer is a finished
+# job out.
+_Send = Callable[[bytes], Awaitable[tuple[int, bool]]]
+
+
+async def _run_clients(
+    senders: list[_Send], requests: int, seconds: float, base: bytes
 ) -> LevelResult:
-    """`clients` concurrent loops of upload-and-answer."""
+    """One loop per sender uploading unique logs until `requests` were sent or `seconds`
+    passed, after one warm-up request (first-request costs are not what a steady service
+    pays)."""
     latencies: list[float] = []
     later = 0
     failures = 0
     remaining = requests
     deadline = time.perf_counter() + seconds
+
+    async def loop(send: _Send) -> None:
+        nonlocal remaining, failures, later
+        while remaining > 0 and time.perf_counter() < deadline:
+            remaining -= 1
+            body = unique_log(base)
+            started = time.perf_counter()
+            status, done = await send(body)
+            elapsed = time.perf_counter() - started
+            if status == 200 and done:
+                latencies.append(elapsed)
+            elif status == 202:  # past quick_answer_seconds: answered later
+                later += 1
+            else:
+                failures += 1
+
+    await senders[0](unique_log(base))
+    started = time.perf_counter()
+    await asyncio.gather(*(loop(send) for send in senders))
+    wall = time.perf_counter() - started
+    return LevelResult(latencies, later, failures, wall)
+
+
+async def _diagnose_at(
+    server: Server, clients: int, requests: int, seconds: float, base: bytes
+) -> LevelResult:
+    """`clients` concurrent loops of upload-and-answer through httpx."""
     headers = {"Authorization": f"Bearer {server.key}", "Content-Type": "application/octet-stream"}
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-
     async with httpx.AsyncClient(base_url=server.url, timeout=60, limits=limits) as client:
 
-        async def loop() -> None:
-            nonlocal remaining, failures, later
-            while remaining > 0 and time.perf_counter() < deadline:
-                remaining -= 1
-                body = unique_log(base)
-                started = time.perf_counter()
-                answer = await client.post("/v1/diagnoses", headers=headers, content=body)
-                elapsed = time.perf_counter() - started
-                if answer.status_code == 200 and answer.json()["state"] == "done":
-                    latencies.append(elapsed)
-                elif answer.status_code == 202:  # past quick_answer_seconds: answered later
-                    later += 1
-                else:
-                    failures += 1
+        async def send(body: bytes) -> tuple[int, bool]:
+            answer = await client.post("/v1/diagnoses", headers=headers, content=body)
+            done = answer.status_code == 200 and answer.json()["state"] == "done"
+            return answer.status_code, done
 
-        # One warm-up request (first-request costs are not what a steady service pays).
-        await client.post("/v1/diagnoses", headers=headers, content=unique_log(base))
-        started = time.perf_counter()
-        await asyncio.gather(*(loop() for _ in range(clients)))
-        wall = time.perf_counter() - started
-    return LevelResult(latencies, later, failures, wall)
+        return await _run_clients([send] * clients, requests, seconds, base)
 
 
 class _RawConnection:
@@ -313,42 +331,27 @@ async def _diagnose_raw_at(
     server: Server, clients: int, requests: int, seconds: float, base: bytes
 ) -> LevelResult:
     """`_diagnose_at` with `_RawConnection`s: one keep-alive connection per client."""
-    latencies: list[float] = []
-    later = 0
-    failures = 0
-    remaining = requests
-    deadline = time.perf_counter() + seconds
     host = urlsplit(server.url).netloc
     head = (
         f"POST /v1/diagnoses HTTP/1.1\r\nHost: {host}\r\n"
         f"Authorization: Bearer {server.key}\r\nContent-Type: application/octet-stream\r\n"
     ).encode()
 
-    async def loop(connection: _RawConnection) -> None:
-        nonlocal remaining, failures, later
-        while remaining > 0 and time.perf_counter() < deadline:
-            remaining -= 1
-            body = unique_log(base)
-            started = time.perf_counter()
+    def sender(connection: _RawConnection) -> _Send:
+        async def send(body: bytes) -> tuple[int, bool]:
             status, answer = await connection.post(head, body)
-            elapsed = time.perf_counter() - started
-            if status == 200 and b'"state":"done"' in answer:
-                latencies.append(elapsed)
-            elif status == 202:  # past quick_answer_seconds: answered later
-                later += 1
-            else:
-                failures += 1
+            return status, b'"state":"done"' in answer
+
+        return send
 
     connections = [await _RawConnection.open(server.url) for _ in range(clients)]
     try:
-        await connections[0].post(head, unique_log(base))  # warm-up, as in `_diagnose_at`
-        started = time.perf_counter()
-        await asyncio.gather(*(loop(connection) for connection in connections))
-        wall = time.perf_counter() - started
+        return await _run_clients(
+            [sender(connection) for connection in connections], requests, seconds, base
+        )
     finally:
         for connection in connections:
             await connection.close()
-    return LevelResult(latencies, later, failures, wall)
 
 
 def bench_diagnoses(
