@@ -93,7 +93,7 @@ _TRACE_FAULT_ROWS = frozenset({"trace-page_fault_oops", "trace-no_context"})
 _FAULT_ROWS_NAMED_BY_CR2 = frozenset(
     {
         _BARE_PAGE_FAULT_ROW,
-        "headerless-page-fault",
+        HEADERLESS_FAULT_ROW.name,
         "ppc-paging-request-old",
         "mips-paging-request",
         *_TRACE_FAULT_ROWS,
